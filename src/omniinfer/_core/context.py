@@ -1,0 +1,105 @@
+"""A client's settings, validated once at construction and shared by sync and async clients."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from omniinfer._core.records import Timeout
+from omniinfer._core.tokens import implicit_token
+from omniinfer._version import __version__
+
+USER_AGENT = f"omniinfer/{__version__}"
+
+
+def is_url(model: str | None) -> bool:
+    return model is not None and model.startswith(("http://", "https://"))
+
+
+@dataclass(slots=True)
+class ClientContext:
+    model: str | None
+    provider: str | list[str] | None
+    explicit_token: str | None = field(repr=False)
+    headers: dict[str, str]
+    cookies: dict[str, str] | None
+    timeout: Timeout
+
+    def api_key(self) -> str | None:
+        """The token to send: the one given to the client, else the stored one (read per call, so a
+        login after the client was made is seen)."""
+        return self.explicit_token if self.explicit_token is not None else implicit_token()
+
+    def __repr__(self) -> str:
+        return f"ClientContext(model={self.model!r}, provider={self.provider!r})"
+
+
+def make_context(
+    model: str | None,
+    provider: str | list[str] | None,
+    token: str | bool | None,
+    timeout: float | Timeout | None,
+    headers: Mapping[str, str] | None,
+    cookies: Mapping[str, str] | None,
+    bill_to: str | None,
+    base_url: str | None,
+    api_key: str | None,
+) -> ClientContext:
+    """Apply the reference client's argument rules: aliases, conflicts, billing header."""
+    if model is not None and base_url is not None:
+        raise ValueError(
+            "Received both `model` and `base_url` arguments. Please provide only one of them: `base_url` is an "
+            "alias for `model` to make the API compatible with OpenAI's client."
+        )
+    if token is not None and api_key is not None:
+        raise ValueError(
+            "Received both `token` and `api_key` arguments. Please provide only one of them: `api_key` is an "
+            "alias for `token` to make the API compatible with OpenAI's client."
+        )
+    model = model if model is not None else base_url
+    token = token if token is not None else api_key
+    if token is False:
+        raise ValueError("`token=False` is not supported: pass `token=None` to use no explicit token.")
+    if token is True:
+        warnings.warn(
+            "`token=True` is deprecated: the locally stored token is used by default.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        token = None
+    if model is not None and not isinstance(model, str):
+        raise TypeError(f"`model` must be a model id or a URL (str), got {type(model).__name__}")
+    if token is not None and not isinstance(token, str):
+        raise TypeError(f"`token`/`api_key` must be a str, got {type(token).__name__}")
+    if provider is not None and not isinstance(provider, (str, list)):
+        raise TypeError(f"`provider` must be a provider name (str), got {type(provider).__name__}")
+    merged = {"user-agent": USER_AGENT}
+    merged.update(headers or {})
+    if bill_to is not None:
+        if not isinstance(bill_to, str) or not bill_to:
+            raise ValueError("`bill_to` must be the name of an organization (a non-empty str)")
+        existing = next((v for k, v in merged.items() if k.lower() == "x-hf-bill-to"), None)
+        if existing is not None and existing != bill_to:
+            warnings.warn(
+                f"Overriding the existing X-HF-Bill-To header ({existing!r}) with bill_to={bill_to!r}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        merged = {k: v for k, v in merged.items() if k.lower() != "x-hf-bill-to"}
+        merged["X-HF-Bill-To"] = bill_to
+        if token is not None and not token.startswith("hf_"):
+            warnings.warn(
+                "You've provided an external provider's API key, so requests will be billed directly by the "
+                "provider. The `bill_to` parameter is only applicable for Hugging Face billing and will be ignored.",
+                UserWarning,
+                stacklevel=3,
+            )
+    return ClientContext(
+        model=model,
+        provider=provider,
+        explicit_token=token,
+        headers=merged,
+        cookies=dict(cookies) if cookies else None,
+        timeout=Timeout.of(timeout),
+    )

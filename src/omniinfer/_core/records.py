@@ -1,0 +1,163 @@
+"""The plain records that flows and drivers exchange: what to send, what came back, how long to wait.
+
+Nothing here performs I/O. A flow yields `Request` (or `Sleep`) and receives `Response`; when the
+last request is a stream, the flow returns an `EventStream` that the driver feeds with body bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, Union
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Request:
+    """One HTTP request, fully built. `secret` is the token carried in `headers` (if any), kept so
+    that error messages can be scrubbed of it and it never follows a redirect to another host."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None = None
+    stream: bool = False
+    provider: str | None = None
+    secret: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:  # headers stay out: they hold the token
+        return f"Request({self.method} {self.url}, provider={self.provider!r}, stream={self.stream})"
+
+
+@dataclass(slots=True)
+class Response:
+    """An HTTP answer. `headers` has lower-cased names. For a 2xx stream `body` is empty and the
+    bytes reach the flow's `EventStream` instead."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    url: str
+
+    def json(self) -> Any:
+        from omniinfer._core.jsonutil import loads
+
+        return loads(self.body)
+
+
+@dataclass(slots=True, frozen=True)
+class Sleep:
+    """Yielded by polling flows: the driver waits (without blocking an event loop) and sends None."""
+
+    seconds: float
+
+
+@dataclass(slots=True, frozen=True)
+class Timeout:
+    """Deadlines of one call, in seconds (None: no limit).
+
+    `connect` bounds opening a connection, `read` bounds each wait for data, `first_token` bounds
+    the wait for the first event of a stream, `total` bounds the whole call.
+    """
+
+    connect: float | None = None
+    read: float | None = None
+    first_token: float | None = None
+    total: float | None = None
+
+    @classmethod
+    def of(cls, value: float | Timeout | None) -> Timeout:
+        """A plain number bounds connecting and each wait for data (as `requests` and the reference
+        client do); use `Timeout(total=...)` to bound the whole call."""
+        if value is None:
+            return _NO_TIMEOUT
+        if isinstance(value, Timeout):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds or a Timeout, got {value!r}")
+        seconds = float(value)
+        return cls(connect=seconds, read=seconds)
+
+
+_NO_TIMEOUT = Timeout()
+
+
+class EventStream(Generic[T]):
+    """How to turn a server-sent-event body into results; pure, fed by the drivers.
+
+    `parse` maps one `data:` payload (bytes) to an item, or None to skip it; it raises on an error
+    event. The stream is complete at `data: [DONE]`, or at the first item for which `is_final`
+    says so (TGI streams end with the event that carries `generated_text`). A body that closes
+    before that raises IncompleteStreamError rather than looking complete.
+    """
+
+    __slots__ = ("_decoder", "done", "error", "is_final", "parse", "provider", "url")
+
+    def __init__(
+        self,
+        parse: Callable[[bytes], T | None],
+        *,
+        url: str,
+        provider: str | None,
+        is_final: Callable[[T], bool] | None = None,
+    ) -> None:
+        from omniinfer._core.sse import SSEDecoder
+
+        self.parse = parse
+        self.is_final = is_final
+        self.done = False
+        self.error: BaseException | None = None
+        self.url = url
+        self.provider = provider
+        self._decoder = SSEDecoder()
+
+    def consume(self, piece: bytes) -> list[T]:
+        """The items completed by one piece of the body. An error raised while parsing is kept in
+        `error` (for the driver to raise once the items before it have been handed out)."""
+        if self.done:
+            return []
+        return self._parse_all(self._decoder.feed(piece))
+
+    def finish(self) -> list[T]:
+        """The body ended: the last items, then IncompleteStreamError if the end marker never came."""
+        items = [] if self.done else self._parse_all(self._decoder.close())
+        if not self.done and self.error is None:
+            from omniinfer.errors import IncompleteStreamError
+
+            self.error = IncompleteStreamError(
+                f"The stream from {self.url} ended before its end marker: the answer is incomplete",
+                url=self.url,
+                provider=self.provider,
+            )
+        return items
+
+    def _parse_all(self, payloads: list[bytes]) -> list[T]:
+        items: list[T] = []
+        parse, is_final = self.parse, self.is_final
+        try:
+            for data in payloads:
+                if data == b"[DONE]":
+                    self.done = True
+                    break
+                item = parse(data)
+                if item is not None:
+                    items.append(item)
+                    if is_final is not None and is_final(item):
+                        self.done = True
+                        break
+        except Exception as exc:  # handed to the caller after the items that came before it
+            from omniinfer.errors import InferenceError, MalformedResponseError
+
+            if not isinstance(exc, InferenceError):
+                wrapped = MalformedResponseError(
+                    f"Undecodable event in the stream from {self.url}: {exc}", url=self.url, provider=self.provider
+                )
+                wrapped.__cause__ = exc
+                exc = wrapped
+            self.error = exc
+            self.done = True
+        return items
+
+
+FlowItem = Union[Request, Sleep]

@@ -1,0 +1,63 @@
+"""What both drivers do between two I/O operations: the policy, written once.
+
+A driver only sends requests, reads bodies and sleeps; everything it decides — the deadline, which
+answers are errors, which redirects to follow and with which headers — comes from here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from typing import Any, Union
+from urllib.parse import urljoin, urlsplit
+
+from omniinfer._core.http_errors import error_from_response
+from omniinfer._core.records import Request, Response, Sleep, Timeout
+
+Flow = Generator[Union[Request, Sleep], Union[Response, None], Any]
+
+_MAX_REDIRECTS = 5
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_SECRET_HEADERS = ("authorization", "x-key", "api-key", "x-api-key", "cookie")
+
+
+def deadline_of(timeout: Timeout) -> float | None:
+    return None if timeout.total is None else time.monotonic() + timeout.total
+
+
+def sleep_for(item: Sleep, deadline: float | None) -> float:
+    """How long to sleep for a polling wait; the deadline check itself raises in the flow's next
+    request, so a poll never sleeps past the deadline."""
+    if deadline is None:
+        return item.seconds
+    return max(0.0, min(item.seconds, deadline - time.monotonic()))
+
+
+def redirect_target(request: Request, response: Response, hops: int) -> Request | None:
+    """The request to send next for a redirect of a GET, or None when the answer is final.
+
+    Credentials never cross to another host: a redirect off the original host drops them.
+    """
+    if response.status not in _REDIRECT_STATUSES or request.method != "GET" or hops >= _MAX_REDIRECTS:
+        return None
+    location = response.headers.get("location")
+    if not location:
+        return None
+    url = urljoin(request.url, location)
+    if urlsplit(url).scheme not in ("http", "https"):
+        return None
+    headers = request.headers
+    secret = request.secret
+    if urlsplit(url).netloc != urlsplit(request.url).netloc:
+        headers = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
+        secret = None
+    return Request("GET", url, headers, None, request.stream, request.provider, secret)
+
+
+def advance(flow: Flow, request: Request, response: Response) -> Any:
+    """Hand an answer to the flow: a 2xx is sent in, anything else is thrown in as a typed error
+    (so a flow may catch it, as the non-TGI fallback does). Returns the flow's next item;
+    StopIteration carries the flow's result."""
+    if 200 <= response.status < 300:
+        return flow.send(response)
+    return flow.throw(error_from_response(request, response))

@@ -1,0 +1,45 @@
+"""Where a token comes from when the caller gives none: the same places as the Hugging Face tools."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.replace("\r", "").replace("\n", "").strip()
+    return value or None
+
+
+def token_path() -> Path:
+    explicit = os.environ.get("HF_TOKEN_PATH")
+    if explicit:
+        return Path(explicit).expanduser()
+    hf_home = os.environ.get("HF_HOME")
+    if hf_home:
+        return Path(hf_home).expanduser() / "token"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "huggingface" / "token"
+
+
+def stored_token() -> str | None:
+    """HF_TOKEN, then HUGGING_FACE_HUB_TOKEN, then the token file; None when there is none."""
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        token = _clean(os.environ.get(name))
+        if token:
+            return token
+    try:
+        return _clean(token_path().read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def implicit_token_disabled() -> bool:
+    return os.environ.get("HF_HUB_DISABLE_IMPLICIT_TOKEN", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def implicit_token() -> str | None:
+    """The stored token, unless the user asked not to send it implicitly."""
+    return None if implicit_token_disabled() else stored_token()

@@ -1,0 +1,254 @@
+"""HTTP/1.1 on asyncio protocols over a keep-alive pool: the only place the async client does I/O.
+
+A protocol object per connection feeds the shared sans-I/O parser from `data_received`; waiting is
+one future per wait, with deadlines as loop timers rather than `wait_for` tasks (cheaper per call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from omniinfer._core.records import Request
+from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, split_url
+from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
+
+_MAX_IDLE_PER_ORIGIN = 512
+_HIGH_WATER = 1 << 20  # pause reading when a slow consumer leaves this much unread
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, origin: Origin) -> None:
+        self.origin = origin
+        self.parser = ResponseParser()
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.lost = False
+        self.lost_exc: BaseException | None = None
+        self.reused = False
+        self.paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.receive(data)
+        if self.parser.buffered > _HIGH_WATER and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool | None:
+        self.lost = True
+        self._wake()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.lost_exc = exc
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until more bytes arrive or the peer closes; _Timeout after `timeout` seconds."""
+        if self.paused and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        loop = asyncio.get_running_loop()
+        waiter = self.waiter = loop.create_future()
+        timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            self.waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+        self.lost = True
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(_Timeout())
+
+
+def _remaining(deadline: float | None, limit: float | None) -> float | None:
+    if deadline is None:
+        return limit
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _Timeout()
+    return left if limit is None else min(left, limit)
+
+
+class AsyncResponse:
+    __slots__ = ("_conn", "_deadline", "_read_timeout", "_transport", "head", "url")
+
+    def __init__(self, transport: AsyncTransport, conn: _Protocol, head: Head, url: str,
+                 read_timeout: float | None, deadline: float | None) -> None:
+        self._transport = transport
+        self._conn: _Protocol | None = conn
+        self.head = head
+        self.url = url
+        self._read_timeout = read_timeout
+        self._deadline = deadline
+
+    async def iter_bytes(self, first_wait: float | None = None) -> AsyncIterator[bytes]:
+        conn = self._conn
+        if conn is None:
+            return
+        parser = conn.parser
+        wait = first_wait if first_wait is not None else self._read_timeout
+        try:
+            while True:
+                piece = parser.body()
+                if piece:
+                    yield piece
+                    wait = self._read_timeout
+                if parser.complete:
+                    break
+                if conn.lost:
+                    parser.eof()
+                    continue
+                await conn.wait(_remaining(self._deadline, wait))
+        except _Timeout:
+            self.close()
+            raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
+        except BaseException:
+            self.close()
+            raise
+        self._release()
+
+    async def read(self) -> bytes:
+        pieces = [piece async for piece in self.iter_bytes()]
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            if self.head.keep_alive and conn.parser.complete and not conn.parser.buffered and not conn.lost:
+                conn.parser.reset()
+                self._transport._put(conn)
+            else:
+                conn.close()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+class AsyncTransport:
+    def __init__(self) -> None:
+        self._idle: dict[Origin, list[_Protocol]] = {}
+        self._closed = False
+
+    async def send(self, request: Request, connect_timeout: float | None, read_timeout: float | None,
+                   deadline: float | None) -> AsyncResponse:
+        origin = split_url(request.url)[0]
+        payload = encode_request(request.method, request.url, request.headers, request.body)
+        while True:
+            conn = self._take(origin)
+            if conn is None:
+                conn = await self._open(origin, connect_timeout, deadline, request)
+            try:
+                assert conn.transport is not None
+                conn.transport.write(payload)
+                head = await self._read_head(conn, request.method, read_timeout, deadline)
+            except _Timeout:
+                conn.close()
+                raise InferenceTimeoutError(
+                    f"Timed out waiting for {request.url}", url=request.url, provider=request.provider
+                ) from None
+            except (OSError, InferenceConnectionError) as exc:
+                conn.close()
+                if conn.reused and conn.parser.buffered == 0:
+                    continue  # stale pooled connection: the request never reached the server
+                raise InferenceConnectionError(
+                    f"Connection to {origin.host}:{origin.port} failed: {exc}",
+                    url=request.url,
+                    provider=request.provider,
+                ) from exc
+            except BaseException:
+                conn.close()
+                raise
+            return AsyncResponse(self, conn, head, request.url, read_timeout, deadline)
+
+    async def _read_head(self, conn: _Protocol, method: str, read_timeout: float | None,
+                         deadline: float | None) -> Head:
+        parser = conn.parser
+        while True:
+            head = parser.head(method)
+            if head is not None:
+                return head
+            if conn.lost:
+                raise InferenceConnectionError(
+                    f"Server closed the connection without answering{_reason(conn.lost_exc)}"
+                )
+            await conn.wait(_remaining(deadline, read_timeout))
+
+    async def _open(self, origin: Origin, connect_timeout: float | None, deadline: float | None,
+                    request: Request) -> _Protocol:
+        loop = asyncio.get_running_loop()
+        ssl_context = None
+        if origin.tls:
+            from omniinfer._http.tls import default_context
+
+            ssl_context = default_context()
+        try:
+            timeout = _remaining(deadline, connect_timeout)
+            _, protocol = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: _Protocol(origin), origin.host, origin.port, ssl=ssl_context,
+                    server_hostname=origin.host if ssl_context else None,
+                ),
+                timeout,
+            )
+        except (_Timeout, asyncio.TimeoutError):
+            raise InferenceTimeoutError(
+                f"Timed out connecting to {origin.host}:{origin.port}", url=request.url, provider=request.provider
+            ) from None
+        except OSError as exc:
+            raise InferenceConnectionError(
+                f"Could not connect to {origin.host}:{origin.port}: {exc}", url=request.url, provider=request.provider
+            ) from exc
+        return protocol
+
+    def _take(self, origin: Origin) -> _Protocol | None:
+        idle = self._idle.get(origin)
+        while idle:
+            conn = idle.pop()
+            if not conn.lost:
+                conn.reused = True
+                return conn
+        return None
+
+    def _put(self, conn: _Protocol) -> None:
+        idle = self._idle.setdefault(conn.origin, [])
+        if self._closed or len(idle) >= _MAX_IDLE_PER_ORIGIN:
+            conn.close()
+        else:
+            idle.append(conn)
+
+    def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, {}
+        for conns in idle.values():
+            for conn in conns:
+                conn.close()
+
+
+def _reason(exc: BaseException | None) -> str:
+    return f": {exc}" if exc else ""

@@ -1,0 +1,55 @@
+"""Runs a flow with blocking I/O."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
+from omniinfer._core.stepping import Flow, advance, deadline_of, redirect_target, sleep_for
+from omniinfer._http.sync_transport import SyncResponse, SyncTransport
+
+
+def run(flow: Flow, transport: SyncTransport, timeout: Timeout) -> Any:
+    deadline = deadline_of(timeout)
+    hops = 0
+    try:
+        item = next(flow)
+        while True:
+            if isinstance(item, Sleep):
+                time.sleep(sleep_for(item, deadline))
+                item = flow.send(None)
+                continue
+            request: Request = item
+            answer = transport.send(request, timeout.connect, timeout.read, deadline)
+            head = answer.head
+            if request.stream and 200 <= head.status < 300:
+                item = flow.send(Response(head.status, head.headers, b"", answer.url))
+                continue  # a streaming flow returns its EventStream now
+            response = Response(head.status, head.headers, answer.read(), answer.url)
+            follow = redirect_target(request, response, hops)
+            if follow is not None:
+                item, hops = follow, hops + 1
+                continue
+            hops = 0
+            item = advance(flow, request, response)
+    except StopIteration as stop:
+        result = stop.value
+        if isinstance(result, EventStream):
+            return _events(answer, result, timeout)
+        return result
+
+
+def _events(answer: SyncResponse, events: EventStream[Any], timeout: Timeout) -> Iterator[Any]:
+    try:
+        for piece in answer.iter_bytes(first_wait=timeout.first_token):
+            items = events.consume(piece)
+            yield from items
+            if events.error is not None:
+                raise events.error
+        yield from events.finish()
+        if events.error is not None:
+            raise events.error
+    finally:
+        answer.close()  # no-op once the body was read to its end and the connection pooled

@@ -1,0 +1,209 @@
+"""Blocking HTTP/1.1 over a small keep-alive pool: the only place the sync client touches sockets."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+from omniinfer._core.records import Request
+from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, split_url
+from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
+
+_RECV = 65536
+_MAX_IDLE_PER_ORIGIN = 32
+
+
+class _Connection:
+    __slots__ = ("origin", "parser", "reused", "sock")
+
+    def __init__(self, origin: Origin, sock: socket.socket) -> None:
+        self.origin = origin
+        self.sock = sock
+        self.parser = ResponseParser()
+        self.reused = False
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def _remaining(deadline: float | None, limit: float | None) -> float | None:
+    """The tighter of a per-wait limit and what is left before the deadline."""
+    if deadline is None:
+        return limit
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise InferenceTimeoutError("Deadline exceeded")
+    return left if limit is None else min(left, limit)
+
+
+class SyncResponse:
+    """A response whose head has arrived; the body is read with `read()` or `iter_bytes()`."""
+
+    __slots__ = ("_conn", "_deadline", "_read_timeout", "_transport", "head", "url")
+
+    def __init__(
+        self,
+        transport: SyncTransport,
+        conn: _Connection,
+        head: Head,
+        url: str,
+        read_timeout: float | None,
+        deadline: float | None,
+    ) -> None:
+        self._transport = transport
+        self._conn: _Connection | None = conn
+        self.head = head
+        self.url = url
+        self._read_timeout = read_timeout
+        self._deadline = deadline
+
+    def iter_bytes(self, first_wait: float | None = None) -> Iterator[bytes]:
+        """Body pieces as they arrive. `first_wait` bounds the wait for the first piece."""
+        conn = self._conn
+        if conn is None:
+            return
+        parser = conn.parser
+        wait = first_wait if first_wait is not None else self._read_timeout
+        try:
+            while True:
+                piece = parser.body()
+                if piece:
+                    yield piece
+                    wait = self._read_timeout
+                if parser.complete:
+                    break
+                conn.sock.settimeout(_remaining(self._deadline, wait))
+                data = conn.sock.recv(_RECV)
+                if not data:
+                    parser.eof()
+                    continue
+                parser.receive(data)
+        except (socket.timeout, TimeoutError):
+            self.close()
+            raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
+        except OSError as exc:
+            self.close()
+            raise InferenceConnectionError(f"Connection broke while reading {self.url}: {exc}", url=self.url) from exc
+        except BaseException:
+            self.close()
+            raise
+        self._release()
+
+    def read(self) -> bytes:
+        pieces = list(self.iter_bytes())
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            if self.head.keep_alive and conn.parser.complete and not conn.parser.buffered:
+                conn.parser.reset()
+                self._transport._put(conn)
+            else:
+                conn.close()
+
+    def close(self) -> None:
+        """Give up on the rest of the body: the connection cannot be reused."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+class SyncTransport:
+    """Sends requests over pooled keep-alive connections (one pool per client)."""
+
+    def __init__(self) -> None:
+        self._idle: dict[Origin, list[_Connection]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def send(self, request: Request, connect_timeout: float | None, read_timeout: float | None,
+             deadline: float | None) -> SyncResponse:
+        origin = split_url(request.url)[0]
+        payload = encode_request(request.method, request.url, request.headers, request.body)
+        while True:
+            conn = self._take(origin) or self._open(origin, _remaining(deadline, connect_timeout), request.url)
+            try:
+                conn.sock.settimeout(_remaining(deadline, read_timeout))
+                conn.sock.sendall(payload)
+                head = self._read_head(conn, request.method, read_timeout, deadline)
+            except (socket.timeout, TimeoutError):
+                conn.close()
+                raise InferenceTimeoutError(
+                    f"Timed out waiting for {request.url}", url=request.url, provider=request.provider
+                ) from None
+            except (OSError, InferenceConnectionError) as exc:
+                conn.close()
+                # A pooled connection the server closed while idle fails before any answer: the
+                # request never reached the server, so sending it again on a new one is safe.
+                if conn.reused and conn.parser.buffered == 0:
+                    continue
+                raise InferenceConnectionError(
+                    f"Connection to {origin.host}:{origin.port} failed: {exc}",
+                    url=request.url,
+                    provider=request.provider,
+                ) from exc
+            return SyncResponse(self, conn, head, request.url, read_timeout, deadline)
+
+    def _read_head(self, conn: _Connection, method: str, read_timeout: float | None,
+                   deadline: float | None) -> Head:
+        parser = conn.parser
+        while True:
+            head = parser.head(method)
+            if head is not None:
+                return head
+            data = conn.sock.recv(_RECV)
+            if not data:
+                raise InferenceConnectionError("Server closed the connection without answering")
+            parser.receive(data)
+            conn.sock.settimeout(_remaining(deadline, read_timeout))
+
+    def _open(self, origin: Origin, timeout: float | None, url: str) -> _Connection:
+        try:
+            sock = socket.create_connection((origin.host, origin.port), timeout=timeout)
+        except (socket.timeout, TimeoutError):
+            raise InferenceTimeoutError(f"Timed out connecting to {origin.host}:{origin.port}", url=url) from None
+        except OSError as exc:
+            raise InferenceConnectionError(
+                f"Could not connect to {origin.host}:{origin.port}: {exc}", url=url
+            ) from exc
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if origin.tls:
+            from omniinfer._http.tls import default_context
+
+            try:
+                sock = default_context().wrap_socket(sock, server_hostname=origin.host)
+            except OSError as exc:
+                sock.close()
+                raise InferenceConnectionError(f"TLS with {origin.host} failed: {exc}", url=url) from exc
+        return _Connection(origin, sock)
+
+    def _take(self, origin: Origin) -> _Connection | None:
+        with self._lock:
+            idle = self._idle.get(origin)
+            if idle:
+                conn = idle.pop()
+                conn.reused = True
+                return conn
+        return None
+
+    def _put(self, conn: _Connection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(conn.origin, [])
+            if self._closed or len(idle) >= _MAX_IDLE_PER_ORIGIN:
+                conn.close()
+            else:
+                idle.append(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, {}
+        for conns in idle.values():
+            for conn in conns:
+                conn.close()

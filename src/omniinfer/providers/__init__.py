@@ -1,0 +1,52 @@
+"""The provider registry: provider id -> Provider. Lookups raise ValueError naming what exists."""
+
+from __future__ import annotations
+
+import os
+
+from omniinfer.providers._spec import Provider, TaskRoute
+from omniinfer.providers.openai_style import PROVIDERS as _OPENAI_STYLE
+
+REGISTRY: dict[str, Provider] = {p.id: p for p in _OPENAI_STYLE}
+
+DEFAULT_ROUTER_URL = "https://router.huggingface.co"
+DEFAULT_HUB_URL = "https://huggingface.co"
+
+
+def get_provider(provider_id: str) -> Provider:
+    try:
+        return REGISTRY[provider_id]
+    except KeyError:
+        raise ValueError(
+            f"Provider {provider_id!r} not supported. Available values: 'auto' or any provider from "
+            f"{sorted(REGISTRY)}."
+        ) from None
+
+
+def get_task_route(provider: Provider, task: str) -> TaskRoute:
+    try:
+        return provider.tasks[task]
+    except KeyError:
+        raise ValueError(
+            f"Task {task!r} not supported for provider {provider.id!r}. Available tasks: {sorted(provider.tasks)}."
+        ) from None
+
+
+def router_url() -> str:
+    """Read per request so that a private gateway (or a test server) can be set at any time."""
+    return os.environ.get("OMNIINFER_ROUTER_URL", DEFAULT_ROUTER_URL).rstrip("/")
+
+
+def hub_url() -> str:
+    return os.environ.get("HF_ENDPOINT", DEFAULT_HUB_URL).rstrip("/")
+
+
+def env_name(provider_id: str, suffix: str = "") -> str:
+    return "OMNIINFER_BASE_URL_" + provider_id.upper().replace("-", "_") + suffix
+
+
+def direct_url(provider: Provider) -> str | None:
+    return os.environ.get(env_name(provider.id), provider.direct_url or "").rstrip("/") or None
+
+
+__all__ = ["REGISTRY", "Provider", "TaskRoute", "direct_url", "get_provider", "get_task_route", "hub_url", "router_url"]

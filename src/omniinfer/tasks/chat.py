@@ -1,0 +1,109 @@
+"""chat_completion: OpenAI-style chat to providers, endpoints and local servers."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from omniinfer._core.context import ClientContext, is_url
+from omniinfer._core.http_errors import stream_error
+from omniinfer._core.jsonutil import dumps, loads
+from omniinfer._core.records import EventStream, Request, Response
+from omniinfer.routing import resolve
+from omniinfer.tasks._common import decode_json, drop_none, expect, merge
+from omniinfer.types.chat_completion import ChatCompletionOutput, ChatCompletionStreamOutput
+
+Flow = Generator[Request, Response, Any]
+
+
+def chat_url(base: str) -> str:
+    """The chat route of an endpoint URL, as OpenAI-compatible servers expect it."""
+    base = base.rstrip("/")
+    if base.endswith("/chat/completions"):
+        return base
+    if base.endswith("/v1"):
+        return base + "/chat/completions"
+    return base + "/v1/chat/completions"
+
+
+def chat_completion(
+    ctx: ClientContext,
+    messages: list[dict[str, Any]],
+    *,
+    model: str | None = None,
+    stream: bool = False,
+    frequency_penalty: float | None = None,
+    logit_bias: list[float] | dict[str, float] | None = None,
+    logprobs: bool | None = None,
+    max_tokens: int | None = None,
+    n: int | None = None,
+    presence_penalty: float | None = None,
+    response_format: Any = None,
+    seed: int | None = None,
+    stop: list[str] | str | None = None,
+    stream_options: dict[str, Any] | None = None,
+    temperature: float | None = None,
+    tool_choice: Any = None,
+    tool_prompt: str | None = None,
+    tools: list[Any] | None = None,
+    top_logprobs: int | None = None,
+    top_p: float | None = None,
+    extra_body: dict[str, Any] | None = None,
+) -> Flow:
+    if not isinstance(messages, list):
+        raise TypeError(f"`messages` must be a list of message dicts, got {type(messages).__name__}")
+    if extra_body is not None and not isinstance(extra_body, dict):
+        raise TypeError(f"`extra_body` must be a dict, got {type(extra_body).__name__}")
+    # The client's model decides where the call goes; the argument decides the body's "model".
+    target = yield from resolve(ctx, "conversational", ctx.model or model)
+    parameters = drop_none(
+        {
+            "frequency_penalty": frequency_penalty,
+            "logit_bias": logit_bias,
+            "logprobs": logprobs,
+            "max_tokens": max_tokens,
+            "n": n,
+            "presence_penalty": presence_penalty,
+            "response_format": response_format,
+            "seed": seed,
+            "stop": stop,
+            "stream_options": stream_options,
+            "temperature": temperature,
+            "tool_choice": tool_choice,
+            "tool_prompt": tool_prompt,
+            "tools": tools,
+            "top_logprobs": top_logprobs,
+            "top_p": top_p,
+        }
+    )
+    if target.provider is None:
+        url = chat_url(target.base)
+        body_model = model or ctx.model
+        body_model = "dummy" if body_model is None or is_url(body_model) else body_model
+    else:
+        url = target.url()
+        body_model = target.model_id
+    payload: dict[str, Any] = {"model": body_model, "messages": messages, **parameters, "stream": bool(stream)}
+    payload = merge(payload, extra_body)
+    if target.route is not None and target.route.payload_hook is not None:
+        payload = target.route.payload_hook(payload, body_model or "")
+    provider = target.provider_id
+    response = yield target.request(dumps(payload), stream=bool(stream), url=url)
+    if stream:
+        return EventStream(_chunk_parser(url, provider), url=url, provider=provider)
+    data = expect(decode_json(response, provider), dict, "a chat.completion object", response, provider)
+    return ChatCompletionOutput.from_dict(data)
+
+
+def _chunk_parser(url: str, provider: str | None) -> Any:
+    from_dict = ChatCompletionStreamOutput.from_dict
+
+    def parse(data: bytes) -> ChatCompletionStreamOutput:
+        chunk = loads(data)
+        if type(chunk) is not dict:
+            raise stream_error({"error": f"unexpected event {data[:200]!r}"}, url=url, provider=provider)
+        if chunk.get("error") is not None:
+            raise stream_error(chunk, url=url, provider=provider)
+        return from_dict(chunk)
+
+    return parse
