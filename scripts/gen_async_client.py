@@ -61,7 +61,7 @@ class AsyncInferenceClient(ClientBase):
 
 '''
 
-FOOTER = '''
+FOOTER = """
 
 def _copy_docstrings() -> None:
     from omniinfer.client import InferenceClient
@@ -73,7 +73,7 @@ def _copy_docstrings() -> None:
 
 
 _copy_docstrings()
-'''
+"""
 
 
 def _strip_docstrings(region: str) -> str:
@@ -84,8 +84,10 @@ def _strip_docstrings(region: str) -> str:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
-                first.value.value, str
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
             ):
                 # -2: one for the "class _X:" line, one for 1-based numbering
                 drop.update(range(first.lineno - 2, (first.end_lineno or first.lineno) - 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,3 +18,35 @@ def fixture_server() -> Iterator[FixtureServer]:
         yield server
     finally:
         server.stop()
+
+
+from peers import llama_url  # noqa: E402,F401  (session fixture: the real llama.cpp server)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's own token or Hub settings."""
+    for name in (
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HF_TOKEN_PATH",
+        "HF_HUB_DISABLE_IMPLICIT_TOKEN",
+        "HF_ENDPOINT",
+        "OMNIINFER_ROUTER_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+
+
+@pytest.fixture
+def hub(fixture_server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> FixtureServer:
+    """The fixture server standing in for the Hub and the router, as a private gateway would."""
+    monkeypatch.setenv("HF_ENDPOINT", fixture_server.host_url("huggingface.co"))
+    monkeypatch.setenv("OMNIINFER_ROUTER_URL", fixture_server.host_url("router.huggingface.co"))
+    return fixture_server
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Run a test once with each client."""
+    return str(request.param)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from omniinfer._version import __version__
+from omniinfer._version import __version__ as __version__
 
 _ERRORS = (
     "AuthenticationError",
@@ -66,8 +66,8 @@ def __dir__() -> list[str]:
 __all__ = sorted([*_LOCATIONS, "__version__"])  # output types are listed in omniinfer.types.__all__
 
 if TYPE_CHECKING:
-    from omniinfer._core.records import Timeout
-    from omniinfer.async_client import AsyncInferenceClient
-    from omniinfer.client import InferenceClient
+    from omniinfer._core.records import Timeout  # noqa: F401
+    from omniinfer.async_client import AsyncInferenceClient  # noqa: F401
+    from omniinfer.client import InferenceClient  # noqa: F401
     from omniinfer.errors import *  # noqa: F403
     from omniinfer.types import *  # noqa: F403

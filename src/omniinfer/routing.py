@@ -50,8 +50,14 @@ class Target:
             return self.base
         return self.base + "/" + self.route.route.replace("{model}", self.model_id or "").lstrip("/")
 
-    def request(self, body: bytes | None, *, stream: bool = False, url: str | None = None,
-                extra_headers: dict[str, str] | None = None) -> Request:
+    def request(
+        self,
+        body: bytes | None,
+        *,
+        stream: bool = False,
+        url: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> Request:
         headers = self.headers
         if extra_headers:
             headers = {**headers, **extra_headers}
@@ -108,7 +114,8 @@ def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
         model = yield from recommended_model(ctx, task)
     if model is None:
         raise ValueError(
-            f"Provider {provider.id!r} needs a model for task {task!r}: pass `model=` to the client or the call."
+            f"Provider {provider.id!r} needs a model for task {task!r}: "
+            "pass `model=` to the client or the call."
         )
     key = ctx.api_key()
     routed = provider.direct_url is None or (key is not None and key.startswith("hf_"))
@@ -202,7 +209,9 @@ def check_hub_task(ctx: ClientContext, task: str, model: str) -> Step:
     elif task == "text-generation":
         ok = pipeline_tag in ("text-generation", "text2text-generation")
     elif task in ("feature-extraction", "sentence-similarity"):
-        ok = pipeline_tag == task or (pipeline_tag in ("feature-extraction", "sentence-similarity") and task in tags)
+        ok = pipeline_tag == task or (
+            pipeline_tag in ("feature-extraction", "sentence-similarity") and task in tags
+        )
     else:
         ok = pipeline_tag == task
     if not ok and pipeline_tag is not None:
@@ -244,7 +253,11 @@ def _auto_provider(ctx: ClientContext, task: str, model: str) -> Step:
             return entry.provider
     raise ValueError(
         f"No provider serves model {model!r} for task {task!r}"
-        + (f" (mapped providers: {[e.provider for e in entries]})." if entries else ": no provider mapping found.")
+        + (
+            f" (mapped providers: {[e.provider for e in entries]})."
+            if entries
+            else ": no provider mapping found."
+        )
     )
 
 
@@ -255,7 +268,8 @@ def _mapping_entry(ctx: ClientContext, provider: str, task: str, model: str) -> 
         raise ValueError(f"Model {model} is not supported by provider {provider}.")
     if entry.task is not None and entry.task != task:
         raise ValueError(
-            f"Model {model} is not supported for task {task} and provider {provider}. Supported task: {entry.task}."
+            f"Model {model} is not supported for task {task} and provider {provider}. "
+            f"Supported task: {entry.task}."
         )
     if entry.status == "staging":
         warnings.warn(

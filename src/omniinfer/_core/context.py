@@ -49,7 +49,8 @@ def make_context(
     """Apply the reference client's argument rules: aliases, conflicts, billing header."""
     if model is not None and base_url is not None:
         raise ValueError(
-            "Received both `model` and `base_url` arguments. Please provide only one of them: `base_url` is an "
+            "Received both `model` and `base_url` arguments. Please provide only one of them: "
+            "`base_url` is an "
             "alias for `model` to make the API compatible with OpenAI's client."
         )
     if token is not None and api_key is not None:
@@ -91,7 +92,8 @@ def make_context(
         if token is not None and not token.startswith("hf_"):
             warnings.warn(
                 "You've provided an external provider's API key, so requests will be billed directly by the "
-                "provider. The `bill_to` parameter is only applicable for Hugging Face billing and will be ignored.",
+                "provider. The `bill_to` parameter is only applicable for Hugging Face billing and will be "
+                "ignored.",
                 UserWarning,
                 stacklevel=3,
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -92,7 +92,7 @@ class EventStream(Generic[T]):
     before that raises IncompleteStreamError rather than looking complete.
     """
 
-    __slots__ = ("_decoder", "done", "error", "is_final", "parse", "provider", "url")
+    __slots__ = ("_decoder", "_opening", "done", "error", "is_final", "parse", "provider", "url")
 
     def __init__(
         self,
@@ -111,13 +111,17 @@ class EventStream(Generic[T]):
         self.url = url
         self.provider = provider
         self._decoder = SSEDecoder()
+        self._opening: bytes | None = b""  # the body's first bytes until an event arrives (for errors)
 
     def consume(self, piece: bytes) -> list[T]:
         """The items completed by one piece of the body. An error raised while parsing is kept in
         `error` (for the driver to raise once the items before it have been handed out)."""
         if self.done:
             return []
-        return self._parse_all(self._decoder.feed(piece))
+        payloads = self._decoder.feed(piece)
+        if self._opening is not None:
+            self._opening = None if payloads else (self._opening + piece)[:300]
+        return self._parse_all(payloads)
 
     def finish(self) -> list[T]:
         """The body ended: the last items, then IncompleteStreamError if the end marker never came."""
@@ -125,8 +129,11 @@ class EventStream(Generic[T]):
         if not self.done and self.error is None:
             from omniinfer.errors import IncompleteStreamError
 
+            what = "ended before its end marker: the answer is incomplete"
+            if self._opening:  # not an event stream at all (e.g. a JSON answer to a stream request)
+                what = f"held no server-sent events; the body began with {self._opening[:200]!r}"
             self.error = IncompleteStreamError(
-                f"The stream from {self.url} ended before its end marker: the answer is incomplete",
+                f"The stream from {self.url} {what}",
                 url=self.url,
                 provider=self.provider,
             )
@@ -151,7 +158,9 @@ class EventStream(Generic[T]):
 
             if not isinstance(exc, InferenceError):
                 wrapped = MalformedResponseError(
-                    f"Undecodable event in the stream from {self.url}: {exc}", url=self.url, provider=self.provider
+                    f"Undecodable event in the stream from {self.url}: {exc}",
+                    url=self.url,
+                    provider=self.provider,
                 )
                 wrapped.__cause__ = exc
                 exc = wrapped
@@ -160,4 +169,4 @@ class EventStream(Generic[T]):
         return items
 
 
-FlowItem = Union[Request, Sleep]
+FlowItem = Request | Sleep

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from typing import Any, Union
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from omniinfer._core.http_errors import error_from_response
 from omniinfer._core.records import Request, Response, Sleep, Timeout
 
-Flow = Generator[Union[Request, Sleep], Union[Response, None], Any]
+Flow = Generator[Request | Sleep, Response | None, Any]
 
 _MAX_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

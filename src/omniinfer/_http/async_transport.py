@@ -96,8 +96,15 @@ def _remaining(deadline: float | None, limit: float | None) -> float | None:
 class AsyncResponse:
     __slots__ = ("_conn", "_deadline", "_read_timeout", "_transport", "head", "url")
 
-    def __init__(self, transport: AsyncTransport, conn: _Protocol, head: Head, url: str,
-                 read_timeout: float | None, deadline: float | None) -> None:
+    def __init__(
+        self,
+        transport: AsyncTransport,
+        conn: _Protocol,
+        head: Head,
+        url: str,
+        read_timeout: float | None,
+        deadline: float | None,
+    ) -> None:
         self._transport = transport
         self._conn: _Protocol | None = conn
         self.head = head
@@ -125,7 +132,9 @@ class AsyncResponse:
                 await conn.wait(_remaining(self._deadline, wait))
         except _Timeout:
             self.close()
-            raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
+            raise InferenceTimeoutError(
+                f"Timed out reading the response from {self.url}", url=self.url
+            ) from None
         except BaseException:
             self.close()
             raise
@@ -155,8 +164,13 @@ class AsyncTransport:
         self._idle: dict[Origin, list[_Protocol]] = {}
         self._closed = False
 
-    async def send(self, request: Request, connect_timeout: float | None, read_timeout: float | None,
-                   deadline: float | None) -> AsyncResponse:
+    async def send(
+        self,
+        request: Request,
+        connect_timeout: float | None,
+        read_timeout: float | None,
+        deadline: float | None,
+    ) -> AsyncResponse:
         origin = split_url(request.url)[0]
         payload = encode_request(request.method, request.url, request.headers, request.body)
         while True:
@@ -186,8 +200,9 @@ class AsyncTransport:
                 raise
             return AsyncResponse(self, conn, head, request.url, read_timeout, deadline)
 
-    async def _read_head(self, conn: _Protocol, method: str, read_timeout: float | None,
-                         deadline: float | None) -> Head:
+    async def _read_head(
+        self, conn: _Protocol, method: str, read_timeout: float | None, deadline: float | None
+    ) -> Head:
         parser = conn.parser
         while True:
             head = parser.head(method)
@@ -199,8 +214,9 @@ class AsyncTransport:
                 )
             await conn.wait(_remaining(deadline, read_timeout))
 
-    async def _open(self, origin: Origin, connect_timeout: float | None, deadline: float | None,
-                    request: Request) -> _Protocol:
+    async def _open(
+        self, origin: Origin, connect_timeout: float | None, deadline: float | None, request: Request
+    ) -> _Protocol:
         loop = asyncio.get_running_loop()
         ssl_context = None
         if origin.tls:
@@ -211,18 +227,25 @@ class AsyncTransport:
             timeout = _remaining(deadline, connect_timeout)
             _, protocol = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: _Protocol(origin), origin.host, origin.port, ssl=ssl_context,
+                    lambda: _Protocol(origin),
+                    origin.host,
+                    origin.port,
+                    ssl=ssl_context,
                     server_hostname=origin.host if ssl_context else None,
                 ),
                 timeout,
             )
         except (_Timeout, asyncio.TimeoutError):
             raise InferenceTimeoutError(
-                f"Timed out connecting to {origin.host}:{origin.port}", url=request.url, provider=request.provider
+                f"Timed out connecting to {origin.host}:{origin.port}",
+                url=request.url,
+                provider=request.provider,
             ) from None
         except OSError as exc:
             raise InferenceConnectionError(
-                f"Could not connect to {origin.host}:{origin.port}: {exc}", url=request.url, provider=request.provider
+                f"Could not connect to {origin.host}:{origin.port}: {exc}",
+                url=request.url,
+                provider=request.provider,
             ) from exc
         return protocol
 

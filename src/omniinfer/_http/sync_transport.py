@@ -83,12 +83,16 @@ class SyncResponse:
                     parser.eof()
                     continue
                 parser.receive(data)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             self.close()
-            raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
+            raise InferenceTimeoutError(
+                f"Timed out reading the response from {self.url}", url=self.url
+            ) from None
         except OSError as exc:
             self.close()
-            raise InferenceConnectionError(f"Connection broke while reading {self.url}: {exc}", url=self.url) from exc
+            raise InferenceConnectionError(
+                f"Connection broke while reading {self.url}: {exc}", url=self.url
+            ) from exc
         except BaseException:
             self.close()
             raise
@@ -122,17 +126,24 @@ class SyncTransport:
         self._lock = threading.Lock()
         self._closed = False
 
-    def send(self, request: Request, connect_timeout: float | None, read_timeout: float | None,
-             deadline: float | None) -> SyncResponse:
+    def send(
+        self,
+        request: Request,
+        connect_timeout: float | None,
+        read_timeout: float | None,
+        deadline: float | None,
+    ) -> SyncResponse:
         origin = split_url(request.url)[0]
         payload = encode_request(request.method, request.url, request.headers, request.body)
         while True:
-            conn = self._take(origin) or self._open(origin, _remaining(deadline, connect_timeout), request.url)
+            conn = self._take(origin) or self._open(
+                origin, _remaining(deadline, connect_timeout), request.url
+            )
             try:
                 conn.sock.settimeout(_remaining(deadline, read_timeout))
                 conn.sock.sendall(payload)
                 head = self._read_head(conn, request.method, read_timeout, deadline)
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 conn.close()
                 raise InferenceTimeoutError(
                     f"Timed out waiting for {request.url}", url=request.url, provider=request.provider
@@ -150,8 +161,9 @@ class SyncTransport:
                 ) from exc
             return SyncResponse(self, conn, head, request.url, read_timeout, deadline)
 
-    def _read_head(self, conn: _Connection, method: str, read_timeout: float | None,
-                   deadline: float | None) -> Head:
+    def _read_head(
+        self, conn: _Connection, method: str, read_timeout: float | None, deadline: float | None
+    ) -> Head:
         parser = conn.parser
         while True:
             head = parser.head(method)
@@ -166,8 +178,10 @@ class SyncTransport:
     def _open(self, origin: Origin, timeout: float | None, url: str) -> _Connection:
         try:
             sock = socket.create_connection((origin.host, origin.port), timeout=timeout)
-        except (socket.timeout, TimeoutError):
-            raise InferenceTimeoutError(f"Timed out connecting to {origin.host}:{origin.port}", url=url) from None
+        except TimeoutError:
+            raise InferenceTimeoutError(
+                f"Timed out connecting to {origin.host}:{origin.port}", url=url
+            ) from None
         except OSError as exc:
             raise InferenceConnectionError(
                 f"Could not connect to {origin.host}:{origin.port}: {exc}", url=url

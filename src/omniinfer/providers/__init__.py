@@ -28,7 +28,8 @@ def get_task_route(provider: Provider, task: str) -> TaskRoute:
         return provider.tasks[task]
     except KeyError:
         raise ValueError(
-            f"Task {task!r} not supported for provider {provider.id!r}. Available tasks: {sorted(provider.tasks)}."
+            f"Task {task!r} not supported for provider {provider.id!r}. "
+            f"Available tasks: {sorted(provider.tasks)}."
         ) from None
 
 
@@ -49,4 +50,13 @@ def direct_url(provider: Provider) -> str | None:
     return os.environ.get(env_name(provider.id), provider.direct_url or "").rstrip("/") or None
 
 
-__all__ = ["REGISTRY", "Provider", "TaskRoute", "direct_url", "get_provider", "get_task_route", "hub_url", "router_url"]
+__all__ = [
+    "REGISTRY",
+    "Provider",
+    "TaskRoute",
+    "direct_url",
+    "get_provider",
+    "get_task_route",
+    "hub_url",
+    "router_url",
+]

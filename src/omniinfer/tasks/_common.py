@@ -38,7 +38,8 @@ def decode_json(response: Response, provider: str | None) -> Any:
     except (JSONDecodeError, ValueError):
         snippet = response.body[:200].decode("utf-8", "replace")
         raise MalformedResponseError(
-            f"Expected JSON from {response.url}, got {response.headers.get('content-type', 'no content type')}: "
+            f"Expected JSON from {response.url}, "
+            f"got {response.headers.get('content-type', 'no content type')}: "
             f"{snippet!r}",
             url=response.url,
             provider=provider,

@@ -83,7 +83,12 @@ def chat_completion(
     else:
         url = target.url()
         body_model = target.model_id
-    payload: dict[str, Any] = {"model": body_model, "messages": messages, **parameters, "stream": bool(stream)}
+    payload: dict[str, Any] = {
+        "model": body_model,
+        "messages": messages,
+        **parameters,
+        "stream": bool(stream),
+    }
     payload = merge(payload, extra_body)
     if target.route is not None and target.route.payload_hook is not None:
         payload = target.route.payload_hook(payload, body_model or "")

@@ -16,7 +16,7 @@ from omniinfer._core.jsonutil import dumps, loads
 from omniinfer._core.records import EventStream, Request, Response
 from omniinfer.errors import BadRequestError
 from omniinfer.routing import Target, resolve
-from omniinfer.tasks._common import decode_json, drop_none, merge
+from omniinfer.tasks._common import decode_json, drop_none
 from omniinfer.types.text_generation import TextGenerationOutput, TextGenerationStreamOutput
 
 Flow = Generator[Request, Response, Any]
@@ -74,7 +74,9 @@ def text_generation(
         warnings.warn("`stop_sequences` is deprecated: use `stop` instead.", FutureWarning, stacklevel=4)
         stop = [*(stop or []), *stop_sequences]
     if decoder_input_details and not details:
-        raise ValueError("`decoder_input_details=True` needs `details=True`: the input tokens come with the details.")
+        raise ValueError(
+            "`decoder_input_details=True` needs `details=True`: the input tokens come with the details."
+        )
     parameters = {
         "adapter_id": adapter_id,
         "best_of": best_of,
@@ -104,8 +106,9 @@ def text_generation(
     return (yield from _completions(target, prompt, parameters, bool(details), bool(stream), model_id))
 
 
-def _tgi(target: Target, prompt: str, parameters: dict[str, Any], details: bool, stream: bool,
-         model_id: str | None) -> Flow:
+def _tgi(
+    target: Target, prompt: str, parameters: dict[str, Any], details: bool, stream: bool, model_id: str | None
+) -> Flow:
     url = target.url()
     provider = target.provider_id
     key = model_id or url
@@ -114,6 +117,8 @@ def _tgi(target: Target, prompt: str, parameters: dict[str, Any], details: bool,
         if stream:
             raise ValueError(f"Model {key!r} is not served by text-generation-inference: it cannot stream.")
         _drop_rejected(parameters, rejected, key)
+    if stream and "details" not in (rejected or ()):
+        parameters["details"] = True  # the final event's details mark the end of the stream
     while True:
         body = dumps({"inputs": prompt, "parameters": drop_none(parameters), "stream": stream})
         try:
@@ -160,8 +165,9 @@ def _tgi_event_parser(details: bool, url: str, provider: str | None) -> tuple[An
     def parse(data: bytes) -> Any:
         event = loads(data)
         if type(event) is not dict or event.get("error") is not None:
-            raise stream_error(event if type(event) is dict else {"error": repr(data[:200])}, url=url,
-                               provider=provider)
+            raise stream_error(
+                event if type(event) is dict else {"error": repr(data[:200])}, url=url, provider=provider
+            )
         if event.get("generated_text") is not None:
             seen_final[0] = True
         output = from_dict(event)
@@ -170,15 +176,22 @@ def _tgi_event_parser(details: bool, url: str, provider: str | None) -> tuple[An
     return parse, lambda _item: seen_final[0]
 
 
-def _completions(target: Target, prompt: str, parameters: dict[str, Any], details: bool, stream: bool,
-                 model_id: str | None) -> Flow:
+def _completions(
+    target: Target, prompt: str, parameters: dict[str, Any], details: bool, stream: bool, model_id: str | None
+) -> Flow:
+    body_model: str | None
     if target.provider is None:
         url = completions_url(target.base)
         body_model = "dummy" if model_id is None or is_url(model_id) else model_id
     else:
         url = target.url()
         body_model = target.model_id
-    payload: dict[str, Any] = {"model": body_model, "prompt": prompt, **_openai_parameters(parameters), "stream": stream}
+    payload: dict[str, Any] = {
+        "model": body_model,
+        "prompt": prompt,
+        **_openai_parameters(parameters),
+        "stream": stream,
+    }
     if target.route is not None and target.route.payload_hook is not None:
         payload = target.route.payload_hook(payload, body_model or "")
     provider = target.provider_id
@@ -205,7 +218,7 @@ def _openai_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
         mapped.pop(name, None)
     if not mapped.get("stop"):
         mapped.pop("stop", None)
-    return merge(drop_none(mapped), None)
+    return drop_none(mapped)
 
 
 def _first_choice(data: Any) -> dict[str, Any]:
@@ -225,8 +238,9 @@ def _completion_chunk_parser(details: bool, url: str, provider: str | None) -> A
         nonlocal index
         chunk = loads(data)
         if type(chunk) is not dict or chunk.get("error") is not None:
-            raise stream_error(chunk if type(chunk) is dict else {"error": repr(data[:200])}, url=url,
-                               provider=provider)
+            raise stream_error(
+                chunk if type(chunk) is dict else {"error": repr(data[:200])}, url=url, provider=provider
+            )
         choices = chunk.get("choices") or []
         if not choices:
             return None

@@ -7,6 +7,7 @@ once, when the object is parsed, by a per-class plan computed on first use (not 
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
@@ -26,9 +27,9 @@ class BaseInferenceType(dict):  # type: ignore[type-arg]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        fields = set()
+        fields: set[str] = set()
         for klass in cls.__mro__:
-            fields.update(name for name in klass.__dict__.get("__annotations__", {}) if not name.startswith("_"))
+            fields.update(name for name in inspect.get_annotations(klass) if not name.startswith("_"))
         cls._fields = frozenset(fields)
         cls._plan = None
 

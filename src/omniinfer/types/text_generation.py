@@ -69,4 +69,13 @@ class TextGenerationStreamOutput(BaseInferenceType):
     top_tokens: list[TextGenerationStreamOutputToken] | None
 
 
-__all__ = [name for name in dir() if name.startswith("TextGeneration")]
+__all__ = [
+    "TextGenerationOutput",
+    "TextGenerationOutputBestOfSequence",
+    "TextGenerationOutputDetails",
+    "TextGenerationOutputPrefillToken",
+    "TextGenerationOutputToken",
+    "TextGenerationStreamOutput",
+    "TextGenerationStreamOutputStreamDetails",
+    "TextGenerationStreamOutputToken",
+]

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up and run every check: lint, types, the generated async client, and the whole test suite
+# (real llama.cpp and MCP peers included: they are started by the tests and stopped after).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+if [ -x scripts/install_mcp_peers.sh ]; then scripts/install_mcp_peers.sh; fi
+.venv/bin/ruff check src tests scripts examples
+.venv/bin/ruff format --check src tests scripts examples
+.venv/bin/mypy
+.venv/bin/python scripts/gen_async_client.py --check
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
