@@ -1,6 +1,6 @@
 """Ask a local OpenAI-compatible server (llama.cpp, vLLM, TGI, Ollama, LiteLLM) a question, streamed.
 
-    python examples/chat_local.py http://127.0.0.1:8090/v1 "What is the capital of France?"
+python examples/chat_local.py http://127.0.0.1:8090/v1 "What is the capital of France?"
 """
 
 from __future__ import annotations
