@@ -269,9 +269,7 @@ class _Server(socketserver.TCPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         index = self.owner._connection_opened(request)
-        thread = threading.Thread(
-            target=self._serve_connection, args=(request, client_address, index), daemon=True
-        )
+        thread = threading.Thread(target=self._serve_connection, args=(request, client_address, index), daemon=True)
         with self.owner._lock:
             self.owner._threads.add(thread)
         thread.start()
@@ -545,9 +543,7 @@ class FixtureServer:
         self._add_scripted(method, path, host, _Scripted(response, None, times))
         return response
 
-    def add_handler(
-        self, method: str, path: str, fn: Handler, host: str = "", times: int | None = None
-    ) -> None:
+    def add_handler(self, method: str, path: str, fn: Handler, host: str = "", times: int | None = None) -> None:
         """Answer with ``fn(request)`` (called on the connection's thread) for dynamic responses."""
         self._add_scripted(method, path, host, _Scripted(None, fn, times))
 
@@ -568,9 +564,7 @@ class FixtureServer:
             method, uri = str(req["method"]).upper(), str(req["uri"])
             parts = urlsplit(uri)
             host = parts.netloc.lower()
-            req_pairs = [
-                (name, str(v)) for name, values in (req.get("headers") or {}).items() for v in values
-            ]
+            req_pairs = [(name, str(v)) for name, values in (req.get("headers") or {}).items() for v in values]
             recorded.append(RecordedRequest(method, uri, _header_dict(req_pairs), _as_bytes(req.get("body"))))
             plan = self._replay_plan(resp, host)
             with self._lock:

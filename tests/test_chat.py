@@ -83,9 +83,7 @@ def test_providers_through_the_router(hub: FixtureServer, kind: str, provider: s
 def test_staging_mapping_warns_and_auto_picks_first_provider(hub: FixtureServer) -> None:
     load(hub, "TestInferenceClient.test_chat_completion_no_stream[together,conversational]")
     # The recorded mapping lists fireworks-ai (staging) first: "auto" takes it, with a warning.
-    hub.add(
-        "POST", "/fireworks-ai/inference/v1/chat/completions", host="router.huggingface.co", json=COMPLETION
-    )
+    hub.add("POST", "/fireworks-ai/inference/v1/chat/completions", host="router.huggingface.co", json=COMPLETION)
     with Runner("sync", "meta-llama/Meta-Llama-3-8B-Instruct", token="hf_t") as run:
         with pytest.warns(UserWarning, match="staging"):
             out = run("chat_completion", MESSAGES)
@@ -98,11 +96,7 @@ def test_task_mismatch_names_the_supported_task(hub: FixtureServer) -> None:
         "GET",
         "/api/models/org/img-model",
         host="huggingface.co",
-        json={
-            "inferenceProviderMapping": {
-                "together": {"status": "live", "providerId": "x", "task": "text-to-image"}
-            }
-        },
+        json={"inferenceProviderMapping": {"together": {"status": "live", "providerId": "x", "task": "text-to-image"}}},
     )
     with Runner("sync", "org/img-model", provider="together", token="hf_t") as run:
         with pytest.raises(ValueError, match="Supported task: text-to-image"):
@@ -189,9 +183,7 @@ def test_payload_passes_tools_json_schema_and_extra_body(fixture_server: Fixture
 
 def test_bill_to_and_user_headers_and_cookies_are_sent(fixture_server: FixtureServer, kind: str) -> None:
     fixture_server.add("POST", "/v1/chat/completions", json=COMPLETION)
-    with Runner(
-        kind, fixture_server.url, bill_to="acme", headers={"X-Trace": "t1"}, cookies={"a": "1"}
-    ) as run:
+    with Runner(kind, fixture_server.url, bill_to="acme", headers={"X-Trace": "t1"}, cookies={"a": "1"}) as run:
         run("chat_completion", [{"role": "user", "content": "hi"}])
     headers = posts(fixture_server)[0].headers
     assert headers["x-hf-bill-to"] == "acme"
@@ -200,9 +192,7 @@ def test_bill_to_and_user_headers_and_cookies_are_sent(fixture_server: FixtureSe
     assert headers["user-agent"].startswith("omniinfer/")
 
 
-def test_stored_token_is_sent_to_endpoint(
-    fixture_server: FixtureServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_stored_token_is_sent_to_endpoint(fixture_server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> None:
     fixture_server.add("POST", "/v1/chat/completions", json=COMPLETION)
     monkeypatch.setenv("HF_TOKEN", "hf_from_env")
     with Runner("sync", fixture_server.url) as run:
@@ -232,9 +222,7 @@ def test_unauthorized_recorded(hub: FixtureServer, kind: str) -> None:
 
 
 @pytest.mark.parametrize(("status", "cls"), [(400, BadRequestError), (500, ServerError), (503, ServerError)])
-def test_status_errors_are_typed(
-    fixture_server: FixtureServer, kind: str, status: int, cls: type[Exception]
-) -> None:
+def test_status_errors_are_typed(fixture_server: FixtureServer, kind: str, status: int, cls: type[Exception]) -> None:
     fixture_server.add(
         "POST",
         "/v1/chat/completions",
@@ -280,9 +268,7 @@ def test_html_error_page(fixture_server: FixtureServer, kind: str) -> None:
 
 
 def test_non_json_success_is_malformed(fixture_server: FixtureServer, kind: str) -> None:
-    fixture_server.add(
-        "POST", "/v1/chat/completions", body="not json", headers={"Content-Type": "text/plain"}
-    )
+    fixture_server.add("POST", "/v1/chat/completions", body="not json", headers={"Content-Type": "text/plain"})
     with (
         Runner(kind, fixture_server.url) as run,
         pytest.raises(MalformedResponseError, match="Expected JSON"),

@@ -136,8 +136,7 @@ def test_replay_json_cassette(fixture_server: FixtureServer) -> None:
     assert info.headers["x-powered-by"] == "huggingface-moon"  # recorded headers are replayed
     # Without the query the same recording is used (exact query first, then ignoring it).
     assert (
-        call(fixture_server, "GET", "/_h/huggingface.co/api/models/meta-llama/Llama-3.3-70B-Instruct").body
-        == info.body
+        call(fixture_server, "GET", "/_h/huggingface.co/api/models/meta-llama/Llama-3.3-70B-Instruct").body == info.body
     )
 
     sent = recorded[1].json()
@@ -165,14 +164,10 @@ def test_replay_json_cassette(fixture_server: FixtureServer) -> None:
         ("TestInferenceClient.test_text_to_speech[hf-inference,text-to-speech].yaml", "audio/flac", b"fLaC"),
     ],
 )
-def test_replay_binary_cassette(
-    fixture_server: FixtureServer, name: str, content_type: str, magic: bytes
-) -> None:
+def test_replay_binary_cassette(fixture_server: FixtureServer, name: str, content_type: str, magic: bytes) -> None:
     path = cassette(name)
     recorded = fixture_server.load_cassette(path)
-    reply = call(
-        fixture_server, recorded[1].method, "/_h/" + recorded[1].uri.split("://", 1)[1], recorded[1].body
-    )
+    reply = call(fixture_server, recorded[1].method, "/_h/" + recorded[1].uri.split("://", 1)[1], recorded[1].body)
     assert reply.status == 200
     assert reply.headers["content-type"] == content_type
     assert reply.body.startswith(magic)
@@ -205,12 +200,8 @@ def test_polling_sequence_and_url_rewriting(fixture_server: FixtureServer) -> No
 
 
 def test_location_headers_are_rewritten(fixture_server: FixtureServer) -> None:
-    fixture_server.load_cassette(
-        cassette("TestInferenceClient.test_translation[hf-inference,translation].yaml")
-    )
-    fixture_server.load_cassette(
-        cassette("TestInferenceClient.test_text_to_speech[replicate,text-to-speech].yaml")
-    )
+    fixture_server.load_cassette(cassette("TestInferenceClient.test_translation[hf-inference,translation].yaml"))
+    fixture_server.load_cassette(cassette("TestInferenceClient.test_text_to_speech[replicate,text-to-speech].yaml"))
     # A relative redirect stays inside the host's mount.
     redirect = call(fixture_server, "GET", "/_h/huggingface.co/api/models/t5-small")
     assert redirect.status == 307
@@ -245,9 +236,7 @@ def test_gzip_recording_is_decompressed(fixture_server: FixtureServer, tmp_path:
         "body": None,
     }
     path = tmp_path / "gz.yaml"
-    path.write_text(
-        yaml.safe_dump({"version": 1, "interactions": [{"request": request, "response": response}]})
-    )
+    path.write_text(yaml.safe_dump({"version": 1, "interactions": [{"request": request, "response": response}]}))
     assert "!!binary" in path.read_text()
 
     recorded = fixture_server.load_cassette(path)
@@ -264,9 +253,7 @@ def test_gzip_recording_is_decompressed(fixture_server: FixtureServer, tmp_path:
 def test_stream_cassette_replayed_verbatim(fixture_server: FixtureServer) -> None:
     path = cassette("TestTextGenerationClientVCR.test_generate_stream_with_details.yaml")
     fixture_server.load_cassette(path)
-    reply = call(
-        fixture_server, "POST", "/_h/router.huggingface.co/hf-inference/models/google/flan-t5-xxl", b"{}"
-    )
+    reply = call(fixture_server, "POST", "/_h/router.huggingface.co/hf-inference/models/google/flan-t5-xxl", b"{}")
     assert reply.headers["content-type"].startswith("text/event-stream")
     assert reply.body == recorded_body(path, 1)
     assert reply.body.startswith(b"data:{")
@@ -384,9 +371,7 @@ def test_reset_before_answer(fixture_server: FixtureServer) -> None:
 
 
 def test_reset_after_chunks(fixture_server: FixtureServer) -> None:
-    fixture_server.add(
-        "GET", "/cut", sse=[{"n": 1}, {"n": 2}, {"n": 3}], reset_after_chunks=2, chunk_delay=0.05
-    )
+    fixture_server.add("GET", "/cut", sse=[{"n": 1}, {"n": 2}, {"n": 3}], reset_after_chunks=2, chunk_delay=0.05)
     with raw_connect(fixture_server) as sock:
         sock.sendall(raw_get("/cut"))
         data = recv_until(sock, b"", b'{"n":2}\n\n\r\n')  # both chunks arrive before the reset
@@ -429,9 +414,7 @@ def test_request_recording_with_chunked_body(fixture_server: FixtureServer) -> N
     conn = http.client.HTTPConnection("127.0.0.1", fixture_server.port, timeout=5)
     try:
         body = iter([b'{"inputs": ', b'"hello"', b"}"])  # no length: http.client sends it chunked
-        conn.request(
-            "POST", "/_h/api.example.com/upload?wait=1&x=%2F", body=body, headers={"X-Mixed-Case": "V"}
-        )
+        conn.request("POST", "/_h/api.example.com/upload?wait=1&x=%2F", body=body, headers={"X-Mixed-Case": "V"})
         assert conn.getresponse().read() == b'{"ok":true}'
     finally:
         conn.close()
@@ -450,9 +433,7 @@ def test_request_recording_with_chunked_body(fixture_server: FixtureServer) -> N
 
 
 def test_clear_forgets_everything(fixture_server: FixtureServer) -> None:
-    fixture_server.load_cassette(
-        cassette("TestInferenceClient.test_translation[hf-inference,translation].yaml")
-    )
+    fixture_server.load_cassette(cassette("TestInferenceClient.test_translation[hf-inference,translation].yaml"))
     fixture_server.add("GET", "/x", json=1)
     assert call(fixture_server, "GET", "/x").status == 200
     fixture_server.clear()

@@ -88,9 +88,7 @@ def test_garbage_is_an_error() -> None:
 
 
 def test_request_encoding() -> None:
-    raw = encode_request(
-        "POST", "https://h.example:8443/a/b?x=1", {"content-type": "application/json"}, b"{}"
-    )
+    raw = encode_request("POST", "https://h.example:8443/a/b?x=1", {"content-type": "application/json"}, b"{}")
     assert raw == (
         b"POST /a/b?x=1 HTTP/1.1\r\nHost: h.example:8443\r\ncontent-type: application/json\r\n"
         b"Content-Length: 2\r\n\r\n{}"

@@ -42,9 +42,7 @@ def test_chat_stream_sync(llama_url: str) -> None:
 def test_chat_stream_async(llama_url: str) -> None:
     async def main() -> str:
         async with AsyncInferenceClient(base_url=llama_url + "/v1") as client:
-            stream = await client.chat.completions.create(
-                messages=CAPITAL, max_tokens=16, temperature=0, stream=True
-            )
+            stream = await client.chat.completions.create(messages=CAPITAL, max_tokens=16, temperature=0, stream=True)
             return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
 
     assert "Paris" in asyncio.run(main())

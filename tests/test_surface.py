@@ -17,9 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _public_methods(cls: type) -> dict[str, object]:
-    return {
-        name: member for name, member in vars(cls).items() if callable(member) and not name.startswith("_")
-    }
+    return {name: member for name, member in vars(cls).items() if callable(member) and not name.startswith("_")}
 
 
 def test_both_clients_have_the_same_methods_and_signatures() -> None:

@@ -44,9 +44,7 @@ def test_stream_that_stalls_mid_way_times_out(fixture_server: FixtureServer, kin
 
 def test_total_deadline_bounds_a_slow_dribble(fixture_server: FixtureServer, kind: str) -> None:
     # Each chunk comes before the read timeout, but the whole answer takes longer than `total`.
-    fixture_server.add(
-        "POST", "/v1/chat/completions", sse=[CHUNK] * 20 + ["data: [DONE]\n\n"], chunk_delay=0.1
-    )
+    fixture_server.add("POST", "/v1/chat/completions", sse=[CHUNK] * 20 + ["data: [DONE]\n\n"], chunk_delay=0.1)
     with Runner(kind, fixture_server.url, timeout=Timeout(read=1.0, total=0.5)) as run:
         with pytest.raises(InferenceTimeoutError):
             run("chat_completion", HI, stream=True)
@@ -112,9 +110,7 @@ def test_connections_are_reused_for_calls_and_streams(fixture_server: FixtureSer
 
 
 def test_server_closing_an_idle_connection_is_transparent(fixture_server: FixtureServer, kind: str) -> None:
-    fixture_server.add(
-        "POST", "/v1/chat/completions", json=COMPLETION, headers={"Connection": "close"}, times=1
-    )
+    fixture_server.add("POST", "/v1/chat/completions", json=COMPLETION, headers={"Connection": "close"}, times=1)
     fixture_server.add("POST", "/v1/chat/completions", json=COMPLETION)
     with Runner(kind, fixture_server.url) as run:
         for _ in range(3):

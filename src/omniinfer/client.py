@@ -4,18 +4,21 @@ the task's flow; async_client.py is generated from this file (scripts/gen_async_
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from omniinfer._client_base import ClientBase
 from omniinfer._http import sync_driver
 from omniinfer._http.sync_transport import SyncTransport
-from omniinfer.tasks import chat, text_generation
+from omniinfer.tasks import chat, text_generation, text_to_image
 from omniinfer.types import (
     ChatCompletionOutput,
     ChatCompletionStreamOutput,
     TextGenerationOutput,
     TextGenerationStreamOutput,
 )
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 
 class InferenceClient(ClientBase):
@@ -325,5 +328,45 @@ class InferenceClient(ClientBase):
             >>> client.text_generation("The huggingface_hub library is ", max_new_tokens=12)
         """
         return self._call(text_generation.text_generation, locals())  # type: ignore[no-any-return]
+
+    def text_to_image(
+        self,
+        prompt: str,
+        *,
+        negative_prompt: str | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        model: str | None = None,
+        scheduler: str | None = None,
+        seed: int | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> Image:
+        """Generate an image from a prompt.
+
+        Args:
+            prompt: What to draw.
+            negative_prompt: What not to draw.
+            height, width: Image size in pixels.
+            num_inference_steps: Denoising steps (more: better quality, slower).
+            guidance_scale: How closely to follow the prompt.
+            model: Hub id or endpoint URL for this call.
+            scheduler: Scheduler name (hf-inference / diffusers).
+            seed: Random seed, for reproducible images.
+            extra_body: Provider-specific parameters, sent with the others.
+
+        Returns:
+            The image, as a `PIL.Image.Image` (needs Pillow: `pip install 'omniinfer[tasks]'`).
+
+        Raises:
+            InferenceHTTPError, InferenceTimeoutError: as for every call.
+
+        Example:
+            >>> client = InferenceClient(provider="fal-ai", api_key="hf_***")
+            >>> image = client.text_to_image("An astronaut riding a horse", model="black-forest-labs/FLUX.1-dev")
+            >>> image.save("astronaut.png")
+        """
+        return self._call(text_to_image.text_to_image, locals())  # type: ignore[no-any-return]
 
     # --- task methods (end) ---

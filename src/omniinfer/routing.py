@@ -17,6 +17,7 @@ from urllib.parse import quote
 from omniinfer._core.context import ClientContext, is_url
 from omniinfer._core.records import Request, Response
 from omniinfer.providers import (
+    MappingEntry,
     Provider,
     TaskRoute,
     direct_url,
@@ -40,6 +41,13 @@ class Target:
     route: TaskRoute | None
     model_id: str | None  # provider-side model id (None for endpoints)
     secret: str | None = field(default=None, repr=False)
+    hf_model: str | None = None  # the Hub id the caller gave (LoRA adapters are resolved from it)
+    mapping: MappingEntry | None = None
+
+    @property
+    def routed(self) -> bool:
+        """True when the call goes through the Hugging Face router."""
+        return self.provider is not None and self.base.startswith(router_url() + "/")
 
     @property
     def provider_id(self) -> str | None:
@@ -62,17 +70,6 @@ class Target:
         if extra_headers:
             headers = {**headers, **extra_headers}
         return Request("POST", url or self.url(), headers, body, stream, self.provider_id, self.secret)
-
-
-@dataclass(frozen=True, slots=True)
-class MappingEntry:
-    provider: str
-    provider_id: str
-    status: str | None
-    task: str | None
-    adapter: str | None = None
-    adapter_weights_path: str | None = None
-    type: str | None = None
 
 
 _mapping_cache: dict[tuple[str, str], list[MappingEntry]] = {}
@@ -114,8 +111,7 @@ def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
         model = yield from recommended_model(ctx, task)
     if model is None:
         raise ValueError(
-            f"Provider {provider.id!r} needs a model for task {task!r}: "
-            "pass `model=` to the client or the call."
+            f"Provider {provider.id!r} needs a model for task {task!r}: pass `model=` to the client or the call."
         )
     key = ctx.api_key()
     routed = provider.direct_url is None or (key is not None and key.startswith("hf_"))
@@ -130,6 +126,7 @@ def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
             f"pass the provider's own API key (not an hf_ token)."
         )
     model_id = model
+    entry: MappingEntry | None = None
     if provider.checks_hub_task:
         yield from check_hub_task(ctx, task, model)
     if provider.uses_hub_mapping:
@@ -145,7 +142,7 @@ def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
         base = f"{router_url()}/{provider.id}"
     else:
         base = direct_url(provider) or f"{router_url()}/{provider.id}"
-    return Target(base, headers, provider, route, model_id, key)
+    return Target(base, headers, provider, route, model_id, key, model, entry)
 
 
 def _hub_headers(ctx: ClientContext) -> dict[str, str]:
@@ -209,15 +206,12 @@ def check_hub_task(ctx: ClientContext, task: str, model: str) -> Step:
     elif task == "text-generation":
         ok = pipeline_tag in ("text-generation", "text2text-generation")
     elif task in ("feature-extraction", "sentence-similarity"):
-        ok = pipeline_tag == task or (
-            pipeline_tag in ("feature-extraction", "sentence-similarity") and task in tags
-        )
+        ok = pipeline_tag == task or (pipeline_tag in ("feature-extraction", "sentence-similarity") and task in tags)
     else:
         ok = pipeline_tag == task
     if not ok and pipeline_tag is not None:
         raise ValueError(
-            f"Model {model!r} doesn't support task {task!r} on provider 'hf-inference': its task is "
-            f"{pipeline_tag!r}."
+            f"Model {model!r} doesn't support task {task!r} on provider 'hf-inference': its task is {pipeline_tag!r}."
         )
     return None
 
@@ -253,11 +247,7 @@ def _auto_provider(ctx: ClientContext, task: str, model: str) -> Step:
             return entry.provider
     raise ValueError(
         f"No provider serves model {model!r} for task {task!r}"
-        + (
-            f" (mapped providers: {[e.provider for e in entries]})."
-            if entries
-            else ": no provider mapping found."
-        )
+        + (f" (mapped providers: {[e.provider for e in entries]})." if entries else ": no provider mapping found.")
     )
 
 
@@ -268,8 +258,7 @@ def _mapping_entry(ctx: ClientContext, provider: str, task: str, model: str) -> 
         raise ValueError(f"Model {model} is not supported by provider {provider}.")
     if entry.task is not None and entry.task != task:
         raise ValueError(
-            f"Model {model} is not supported for task {task} and provider {provider}. "
-            f"Supported task: {entry.task}."
+            f"Model {model} is not supported for task {task} and provider {provider}. Supported task: {entry.task}."
         )
     if entry.status == "staging":
         warnings.warn(

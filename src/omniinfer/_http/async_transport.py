@@ -132,9 +132,7 @@ class AsyncResponse:
                 await conn.wait(_remaining(self._deadline, wait))
         except _Timeout:
             self.close()
-            raise InferenceTimeoutError(
-                f"Timed out reading the response from {self.url}", url=self.url
-            ) from None
+            raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
         except BaseException:
             self.close()
             raise

@@ -85,14 +85,10 @@ class SyncResponse:
                 parser.receive(data)
         except TimeoutError:
             self.close()
-            raise InferenceTimeoutError(
-                f"Timed out reading the response from {self.url}", url=self.url
-            ) from None
+            raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
         except OSError as exc:
             self.close()
-            raise InferenceConnectionError(
-                f"Connection broke while reading {self.url}: {exc}", url=self.url
-            ) from exc
+            raise InferenceConnectionError(f"Connection broke while reading {self.url}: {exc}", url=self.url) from exc
         except BaseException:
             self.close()
             raise
@@ -136,9 +132,7 @@ class SyncTransport:
         origin = split_url(request.url)[0]
         payload = encode_request(request.method, request.url, request.headers, request.body)
         while True:
-            conn = self._take(origin) or self._open(
-                origin, _remaining(deadline, connect_timeout), request.url
-            )
+            conn = self._take(origin) or self._open(origin, _remaining(deadline, connect_timeout), request.url)
             try:
                 conn.sock.settimeout(_remaining(deadline, read_timeout))
                 conn.sock.sendall(payload)
@@ -161,9 +155,7 @@ class SyncTransport:
                 ) from exc
             return SyncResponse(self, conn, head, request.url, read_timeout, deadline)
 
-    def _read_head(
-        self, conn: _Connection, method: str, read_timeout: float | None, deadline: float | None
-    ) -> Head:
+    def _read_head(self, conn: _Connection, method: str, read_timeout: float | None, deadline: float | None) -> Head:
         parser = conn.parser
         while True:
             head = parser.head(method)
@@ -179,13 +171,9 @@ class SyncTransport:
         try:
             sock = socket.create_connection((origin.host, origin.port), timeout=timeout)
         except TimeoutError:
-            raise InferenceTimeoutError(
-                f"Timed out connecting to {origin.host}:{origin.port}", url=url
-            ) from None
+            raise InferenceTimeoutError(f"Timed out connecting to {origin.host}:{origin.port}", url=url) from None
         except OSError as exc:
-            raise InferenceConnectionError(
-                f"Could not connect to {origin.host}:{origin.port}: {exc}", url=url
-            ) from exc
+            raise InferenceConnectionError(f"Could not connect to {origin.host}:{origin.port}: {exc}", url=url) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if origin.tls:
             from omniinfer._http.tls import default_context

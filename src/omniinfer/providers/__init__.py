@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
-from omniinfer.providers._spec import Provider, TaskRoute
+from omniinfer.providers._spec import MappingEntry, Prepared, Provider, ProviderCall, TaskRoute
+from omniinfer.providers.fal_ai import FAL_AI
+from omniinfer.providers.hf_inference import HF_INFERENCE
 from omniinfer.providers.openai_style import PROVIDERS as _OPENAI_STYLE
 
-REGISTRY: dict[str, Provider] = {p.id: p for p in _OPENAI_STYLE}
+REGISTRY: dict[str, Provider] = {p.id: p for p in [*_OPENAI_STYLE, HF_INFERENCE, FAL_AI]}
 
 DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_HUB_URL = "https://huggingface.co"
@@ -18,8 +20,7 @@ def get_provider(provider_id: str) -> Provider:
         return REGISTRY[provider_id]
     except KeyError:
         raise ValueError(
-            f"Provider {provider_id!r} not supported. Available values: 'auto' or any provider from "
-            f"{sorted(REGISTRY)}."
+            f"Provider {provider_id!r} not supported. Available values: 'auto' or any provider from {sorted(REGISTRY)}."
         ) from None
 
 
@@ -28,8 +29,7 @@ def get_task_route(provider: Provider, task: str) -> TaskRoute:
         return provider.tasks[task]
     except KeyError:
         raise ValueError(
-            f"Task {task!r} not supported for provider {provider.id!r}. "
-            f"Available tasks: {sorted(provider.tasks)}."
+            f"Task {task!r} not supported for provider {provider.id!r}. Available tasks: {sorted(provider.tasks)}."
         ) from None
 
 
@@ -52,7 +52,10 @@ def direct_url(provider: Provider) -> str | None:
 
 __all__ = [
     "REGISTRY",
+    "MappingEntry",
+    "Prepared",
     "Provider",
+    "ProviderCall",
     "TaskRoute",
     "direct_url",
     "get_provider",

@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omniinfer._core.records import Response
+    from omniinfer.routing import Target
 
 # (payload, provider-side model id) -> payload; may mutate and return its argument.
 PayloadHook = Callable[[dict[str, Any], str], dict[str, Any]]
+
+
+@dataclass(slots=True)
+class ProviderCall:
+    """What a provider's task hooks receive: the task's inputs and parameters, and where it goes.
+
+    `inputs` is the task's main input as the task prepared it: text, a dict, or a loaded
+    `omniinfer._core.inputs.Blob` for binary inputs. `parameters` has its None values removed.
+    """
+
+    task: str
+    inputs: Any
+    parameters: dict[str, Any]
+    extra: dict[str, Any]
+    target: Target
+
+
+@dataclass(slots=True)
+class Prepared:
+    """The request a provider builds for a call: a JSON body (dict) or raw bytes, and optionally
+    another URL (default: the route's) and extra headers."""
+
+    body: dict[str, Any] | bytes
+    url: str | None = None
+    headers: dict[str, str] | None = None
+
+
+# Build the provider's request from the call.
+PrepareHook = Callable[[ProviderCall], Prepared]
+# Turn the provider's answer into the task's raw output (bytes, or JSON-decoded data); a generator
+# because it may poll a job (yielding Sleep and follow-up Requests) or download a result file.
+ResultHook = Callable[[ProviderCall, "Response"], Generator[Any, Any, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,8 +53,24 @@ class TaskRoute:
 
     route: str
     payload_hook: PayloadHook | None = None
-    # "chat": OpenAI chat body; "completions": OpenAI completions body; "tgi": TGI body.
+    # "chat": OpenAI chat body; "completions": OpenAI completions body; "tgi": TGI body;
+    # "hf": the Hugging Face task body ({"inputs", "parameters"} or raw bytes).
     protocol: str = "chat"
+    prepare: PrepareHook | None = None
+    result: ResultHook | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MappingEntry:
+    """One provider's entry in a Hub model's inference-provider mapping."""
+
+    provider: str
+    provider_id: str
+    status: str | None
+    task: str | None
+    adapter: str | None = None
+    adapter_weights_path: str | None = None
+    type: str | None = None
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -127,15 +127,4 @@ PROVIDERS = [
         {"conversational": _chat("/api/paas/v4/chat/completions")},
         extra_headers={"Accept-Language": "en-US,en", "x-source-channel": "hugging_face"},
     ),
-    Provider(
-        "hf-inference",
-        None,
-        {
-            "conversational": _chat("/models/{model}/v1/chat/completions", json_object_with_value),
-            "text-generation": TaskRoute("/models/{model}", None, "tgi"),
-        },
-        token_required=False,
-        uses_hub_mapping=False,
-        checks_hub_task=True,
-    ),
 ]

@@ -74,9 +74,7 @@ def text_generation(
         warnings.warn("`stop_sequences` is deprecated: use `stop` instead.", FutureWarning, stacklevel=4)
         stop = [*(stop or []), *stop_sequences]
     if decoder_input_details and not details:
-        raise ValueError(
-            "`decoder_input_details=True` needs `details=True`: the input tokens come with the details."
-        )
+        raise ValueError("`decoder_input_details=True` needs `details=True`: the input tokens come with the details.")
     parameters = {
         "adapter_id": adapter_id,
         "best_of": best_of,

@@ -1,0 +1,28 @@
+"""Heavy optional libraries (numpy, Pillow), imported only by the tasks that need them."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+_EXTRAS = {"numpy": "numpy", "PIL": "Pillow", "PIL.Image": "Pillow"}
+
+
+def require(module: str, purpose: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = _EXTRAS.get(module, module)
+        raise ImportError(
+            f"{purpose} needs {package}: pip install 'omniinfer[tasks]' (or pip install {package})"
+        ) from None
+
+
+def image_from_bytes(data: bytes) -> object:
+    """A PIL image (fully loaded, so the bytes can go)."""
+    import io
+
+    image_module = require("PIL.Image", "Decoding images")
+    image = image_module.open(io.BytesIO(data))
+    image.load()
+    return image
