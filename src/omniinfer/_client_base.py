@@ -44,10 +44,15 @@ class ClientBase:
         bill_to: str | None = None,
         base_url: str | None = None,
         api_key: str | None = None,
+        max_retries: int = 2,
     ) -> None:
         self._ctx: ClientContext = make_context(
-            model, provider, token, timeout, headers, cookies, bill_to, base_url, api_key
+            model, provider, token, timeout, headers, cookies, bill_to, base_url, api_key, max_retries
         )
+        self._transport = self._new_transport()
+
+    def _new_transport(self) -> Any:
+        raise NotImplementedError
 
     @property
     def model(self) -> str | None:

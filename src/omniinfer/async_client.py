@@ -26,13 +26,12 @@ if TYPE_CHECKING:
 class AsyncInferenceClient(ClientBase):
     """Async twin of `InferenceClient`: same arguments, same methods, awaited."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._transport = AsyncTransport()
+    def _new_transport(self) -> AsyncTransport:
+        return AsyncTransport()
 
     async def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         arguments.pop("self")
-        return await async_driver.run(flow(self._ctx, **arguments), self._transport, self._ctx.timeout)
+        return await async_driver.run(flow(self._ctx, **arguments), self._transport, self._ctx)
 
     async def close(self) -> None:
         """Close the pooled connections. The client may still be used afterwards (it reconnects)."""

@@ -37,18 +37,19 @@ class InferenceClient(ClientBase):
         bill_to: The Hugging Face organization billed for routed requests (`X-HF-Bill-To`).
         base_url: Alias of `model` for an OpenAI-compatible base URL.
         api_key: Alias of `token`.
+        max_retries: How many times a call is sent again after a connection failure, a timeout, or a
+            408/429/5xx answer (exponential backoff with jitter, honouring `Retry-After`). 0 disables.
 
     Raises:
         ValueError: when both `model` and `base_url`, or both `token` and `api_key`, are given.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._transport = SyncTransport()
+    def _new_transport(self) -> SyncTransport:
+        return SyncTransport()
 
     def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         arguments.pop("self")
-        return sync_driver.run(flow(self._ctx, **arguments), self._transport, self._ctx.timeout)
+        return sync_driver.run(flow(self._ctx, **arguments), self._transport, self._ctx)
 
     def close(self) -> None:
         """Close the pooled connections. The client may still be used afterwards (it reconnects)."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from omniinfer._core.records import Timeout
+from omniinfer._core.retry import RetryPolicy
 from omniinfer._core.tokens import implicit_token
 from omniinfer._version import __version__
 
@@ -25,6 +26,7 @@ class ClientContext:
     headers: dict[str, str]
     cookies: dict[str, str] | None
     timeout: Timeout
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def api_key(self) -> str | None:
         """The token to send: the one given to the client, else the stored one (read per call, so a
@@ -45,6 +47,7 @@ def make_context(
     bill_to: str | None,
     base_url: str | None,
     api_key: str | None,
+    max_retries: int = 2,
 ) -> ClientContext:
     """Apply the reference client's argument rules: aliases, conflicts, billing header."""
     if model is not None and base_url is not None:
@@ -104,4 +107,5 @@ def make_context(
         headers=merged,
         cookies=dict(cookies) if cookies else None,
         timeout=Timeout.of(timeout),
+        retry=RetryPolicy(max_retries=max_retries),
     )

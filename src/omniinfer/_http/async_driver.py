@@ -6,13 +6,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from omniinfer._core.context import ClientContext
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
+from omniinfer._core.retry import retrying
 from omniinfer._core.stepping import Flow, advance, deadline_of, redirect_target, sleep_for
+from omniinfer.errors import InferenceError
 from omniinfer._http.async_transport import AsyncResponse, AsyncTransport
 
 
-async def run(flow: Flow, transport: AsyncTransport, timeout: Timeout) -> Any:
+async def run(flow: Flow, transport: AsyncTransport, ctx: ClientContext) -> Any:
+    timeout = ctx.timeout
     deadline = deadline_of(timeout)
+    flow = retrying(flow, ctx.retry, deadline)
     hops = 0
     try:
         item = next(flow)
@@ -22,12 +27,18 @@ async def run(flow: Flow, transport: AsyncTransport, timeout: Timeout) -> Any:
                 item = flow.send(None)
                 continue
             request: Request = item
-            answer = await transport.send(request, timeout.connect, timeout.read, deadline)
-            head = answer.head
-            if request.stream and 200 <= head.status < 300:
-                item = flow.send(Response(head.status, head.headers, b"", answer.url))
-                continue  # a streaming flow returns its EventStream now
-            response = Response(head.status, head.headers, await answer.read(), answer.url)
+            try:
+                answer = await transport.send(request, timeout.connect, timeout.read, deadline)
+                head = answer.head
+                streaming = request.stream and 200 <= head.status < 300
+                body = b"" if streaming else await answer.read()
+            except InferenceError as error:  # the flow (and its retry policy) decides what follows
+                item = flow.throw(error)
+                continue
+            response = Response(head.status, head.headers, body, answer.url)
+            if streaming:
+                item = flow.send(response)  # a streaming flow returns its EventStream now
+                continue
             follow = redirect_target(request, response, hops)
             if follow is not None:
                 item, hops = follow, hops + 1

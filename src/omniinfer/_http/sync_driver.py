@@ -6,13 +6,18 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from omniinfer._core.context import ClientContext
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
+from omniinfer._core.retry import retrying
 from omniinfer._core.stepping import Flow, advance, deadline_of, redirect_target, sleep_for
+from omniinfer.errors import InferenceError
 from omniinfer._http.sync_transport import SyncResponse, SyncTransport
 
 
-def run(flow: Flow, transport: SyncTransport, timeout: Timeout) -> Any:
+def run(flow: Flow, transport: SyncTransport, ctx: ClientContext) -> Any:
+    timeout = ctx.timeout
     deadline = deadline_of(timeout)
+    flow = retrying(flow, ctx.retry, deadline)
     hops = 0
     try:
         item = next(flow)
@@ -22,12 +27,18 @@ def run(flow: Flow, transport: SyncTransport, timeout: Timeout) -> Any:
                 item = flow.send(None)
                 continue
             request: Request = item
-            answer = transport.send(request, timeout.connect, timeout.read, deadline)
-            head = answer.head
-            if request.stream and 200 <= head.status < 300:
-                item = flow.send(Response(head.status, head.headers, b"", answer.url))
-                continue  # a streaming flow returns its EventStream now
-            response = Response(head.status, head.headers, answer.read(), answer.url)
+            try:
+                answer = transport.send(request, timeout.connect, timeout.read, deadline)
+                head = answer.head
+                streaming = request.stream and 200 <= head.status < 300
+                body = b"" if streaming else answer.read()
+            except InferenceError as error:  # the flow (and its retry policy) decides what follows
+                item = flow.throw(error)
+                continue
+            response = Response(head.status, head.headers, body, answer.url)
+            if streaming:
+                item = flow.send(response)  # a streaming flow returns its EventStream now
+                continue
             follow = redirect_target(request, response, hops)
             if follow is not None:
                 item, hops = follow, hops + 1

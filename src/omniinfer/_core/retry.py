@@ -1,0 +1,112 @@
+"""Retries, as a flow transformer: the policy decides, the drivers only sleep and resend.
+
+What is retried: connection failures and timeouts (not the whole-call deadline), and the answers
+408, 429 and 5xx. Never a 4xx other than 408/429, and never a stream once its first byte reached
+the caller (a stream's 2xx answer returns its EventStream, after which nothing is resent). Waits
+grow exponentially with full jitter, and follow the server's `Retry-After` / `retry-after-ms`
+when it sends one, within a cap. The whole-call deadline (`Timeout.total`) bounds retries too.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from omniinfer._core.records import Request, Response, Sleep
+from omniinfer.errors import InferenceConnectionError, InferenceError, InferenceHTTPError, InferenceTimeoutError
+
+log = logging.getLogger("omniinfer")
+
+Flow = Generator[Request | Sleep, Response | None, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_retries: int = 2
+    backoff_base: float = 0.5  # seconds before the first retry (before jitter)
+    backoff_max: float = 8.0
+    retry_after_cap: float = 60.0  # a server asking for more than this is not waited for
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ValueError(f"max_retries must be a whole number >= 0, got {self.max_retries!r}")
+
+
+def is_retryable(error: BaseException) -> bool:
+    if isinstance(error, InferenceHTTPError):
+        return error.status_code in (408, 429) or 500 <= error.status_code < 600
+    return isinstance(error, (InferenceConnectionError, InferenceTimeoutError))
+
+
+def server_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asked us to wait (`retry-after-ms`, `Retry-After` seconds or HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def retry_delay(policy: RetryPolicy, attempt: int, error: BaseException, deadline: float | None) -> float | None:
+    """Seconds to wait before attempt `attempt + 1`, or None to give up and raise `error`."""
+    if attempt >= policy.max_retries or not is_retryable(error):
+        return None
+    asked = server_wait(error.headers) if isinstance(error, InferenceHTTPError) else None
+    if asked is not None:
+        if asked > policy.retry_after_cap:
+            return None
+        delay = asked
+    else:
+        delay = random.uniform(0, min(policy.backoff_max, policy.backoff_base * 2**attempt))
+    if deadline is not None and time.monotonic() + delay >= deadline:
+        return None  # waiting would outlive the call's deadline: raise now
+    return delay
+
+
+def retrying(flow: Flow, policy: RetryPolicy, deadline: float | None) -> Flow:
+    """`flow`, with each of its requests sent again after a failure the policy retries."""
+    if policy.max_retries == 0:
+        return (yield from flow)
+    try:
+        item = next(flow)
+        while True:
+            if isinstance(item, Sleep):
+                item = flow.send((yield item))
+                continue
+            attempt = 0
+            while True:
+                try:
+                    response = yield item
+                except InferenceError as error:
+                    delay = retry_delay(policy, attempt, error, deadline)
+                    if delay is None:
+                        item = flow.throw(error)
+                        break
+                    attempt += 1
+                    log.debug(
+                        "retrying %s %s in %.2fs (attempt %d): %s", item.method, item.url, delay, attempt + 1, error
+                    )
+                    yield Sleep(delay)
+                    continue
+                item = flow.send(response)
+                break
+    except StopIteration as stop:
+        return stop.value

@@ -1,0 +1,116 @@
+"""Retries: what is sent again, how often, and what never is — on both clients, over loopback."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from clients import Runner
+from fixture_server import FixtureServer
+from hypothesis import given
+from hypothesis import strategies as st
+
+from omniinfer import BadRequestError, InferenceConnectionError, RateLimitError, ServerError
+from omniinfer._core.retry import RetryPolicy, retry_delay, server_wait
+from omniinfer.errors import InferenceHTTPError
+
+HI = [{"role": "user", "content": "hi"}]
+COMPLETION = {
+    "id": "x",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "m",
+    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+}
+CHUNK = {"choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}]}
+ROUTE = "/v1/chat/completions"
+
+
+def test_503_with_retry_after_then_success(fixture_server: FixtureServer, kind: str) -> None:
+    fixture_server.add("POST", ROUTE, status=503, json={"error": "warming up"}, headers={"Retry-After": "0.2"}, times=1)
+    fixture_server.add("POST", ROUTE, json=COMPLETION)
+    started = time.monotonic()
+    with Runner(kind, fixture_server.url) as run:
+        assert run("chat_completion", HI).choices[0].message.content == "ok"
+    assert time.monotonic() - started >= 0.2  # the server's wait was honoured
+    assert len(fixture_server.requests) == 2
+
+
+def test_reset_before_response_is_retried(fixture_server: FixtureServer, kind: str) -> None:
+    fixture_server.add("POST", ROUTE, reset=True, times=1)
+    fixture_server.add("POST", ROUTE, json=COMPLETION)
+    with Runner(kind, fixture_server.url) as run:
+        assert run("chat_completion", HI).choices[0].message.content == "ok"
+
+
+def test_stream_retried_before_its_first_byte_only(fixture_server: FixtureServer, kind: str) -> None:
+    fixture_server.add("POST", ROUTE, status=502, json={"error": "bad gateway"}, times=1)
+    fixture_server.add("POST", ROUTE, sse=[CHUNK, "data: [DONE]\n\n"], times=1)
+    fixture_server.add("POST", ROUTE, sse=[CHUNK, CHUNK, CHUNK], reset_after_chunks=1)
+    with Runner(kind, fixture_server.url) as run:
+        assert len(run("chat_completion", HI, stream=True)) == 1
+        assert len(fixture_server.requests) == 2
+        with pytest.raises(InferenceConnectionError):
+            run("chat_completion", HI, stream=True)  # cut mid-stream: raised, not resent
+    assert len(fixture_server.requests) == 3
+
+
+def test_429_storm_gives_up_after_max_retries(fixture_server: FixtureServer, kind: str) -> None:
+    fixture_server.add("POST", ROUTE, status=429, json={"error": "slow down"}, headers={"retry-after-ms": "10"})
+    with Runner(kind, fixture_server.url, max_retries=3) as run, pytest.raises(RateLimitError):
+        run("chat_completion", HI)
+    assert len(fixture_server.requests) == 4
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 422])
+def test_client_errors_are_not_retried(fixture_server: FixtureServer, status: int) -> None:
+    fixture_server.add("POST", ROUTE, status=status, json={"error": "no"})
+    with Runner("sync", fixture_server.url) as run, pytest.raises(InferenceHTTPError) as caught:
+        run("chat_completion", HI)
+    assert caught.value.status_code == status
+    assert len(fixture_server.requests) == 1
+    if status == 400:
+        assert isinstance(caught.value, BadRequestError)
+
+
+def test_max_retries_zero_disables_retries(fixture_server: FixtureServer, kind: str) -> None:
+    fixture_server.add("POST", ROUTE, status=500, json={"error": "boom"})
+    with Runner(kind, fixture_server.url, max_retries=0) as run, pytest.raises(ServerError):
+        run("chat_completion", HI)
+    assert len(fixture_server.requests) == 1
+
+
+def test_retry_after_beyond_the_cap_is_not_waited_for(fixture_server: FixtureServer) -> None:
+    fixture_server.add("POST", ROUTE, status=503, json={"error": "maintenance"}, headers={"Retry-After": "3600"})
+    with Runner("sync", fixture_server.url) as run, pytest.raises(ServerError):
+        run("chat_completion", HI)
+    assert len(fixture_server.requests) == 1
+
+
+def test_invalid_max_retries_is_rejected() -> None:
+    with pytest.raises(ValueError, match="max_retries"):
+        RetryPolicy(max_retries=-1)
+
+
+def test_server_wait_forms() -> None:
+    assert server_wait({"retry-after": "2"}) == 2.0
+    assert server_wait({"retry-after-ms": "250"}) == 0.25
+    assert server_wait({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # in the past
+    assert server_wait({"retry-after": "soon"}) is None
+    assert server_wait({}) is None
+
+
+@given(st.integers(0, 10), st.integers(0, 10))
+def test_backoff_is_bounded(attempt: int, retries: int) -> None:
+    policy = RetryPolicy(max_retries=retries)
+    error = ServerError("x", status_code=503)
+    delay = retry_delay(policy, attempt, error, None)
+    if attempt >= retries:
+        assert delay is None
+    else:
+        assert delay is not None and 0 <= delay <= policy.backoff_max
+
+
+def test_deadline_stops_retrying() -> None:
+    error = ServerError("x", status_code=503, headers={"retry-after": "5"})
+    assert retry_delay(RetryPolicy(), 0, error, time.monotonic() + 1) is None
