@@ -66,8 +66,8 @@ def __dir__() -> list[str]:
 __all__ = sorted([*_LOCATIONS, "__version__"])  # output types are listed in omniinfer.types.__all__
 
 if TYPE_CHECKING:
-    from omniinfer._core.records import Timeout  # noqa: F401
-    from omniinfer.async_client import AsyncInferenceClient  # noqa: F401
-    from omniinfer.client import InferenceClient  # noqa: F401
+    from omniinfer._core.records import Timeout as Timeout
+    from omniinfer.async_client import AsyncInferenceClient as AsyncInferenceClient
+    from omniinfer.client import InferenceClient as InferenceClient
     from omniinfer.errors import *  # noqa: F403
     from omniinfer.types import *  # noqa: F403

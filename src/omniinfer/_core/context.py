@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from omniinfer._core.records import Timeout
 from omniinfer._core.retry import RetryPolicy
@@ -18,20 +17,40 @@ def is_url(model: str | None) -> bool:
     return model is not None and model.startswith(("http://", "https://"))
 
 
-@dataclass(slots=True)
 class ClientContext:
-    model: str | None
-    provider: str | list[str] | None
-    explicit_token: str | None = field(repr=False)
-    headers: dict[str, str]
-    cookies: dict[str, str] | None
-    timeout: Timeout
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """A client's validated settings. The token stays out of the repr."""
+
+    __slots__ = ("_stored", "cookies", "explicit_token", "headers", "model", "provider", "retry", "timeout")
+
+    def __init__(
+        self,
+        model: str | None,
+        provider: str | list[str] | None,
+        explicit_token: str | None,
+        headers: dict[str, str],
+        cookies: dict[str, str] | None,
+        timeout: Timeout,
+        retry: RetryPolicy,
+    ) -> None:
+        self.model = model
+        self.provider = provider
+        self.explicit_token = explicit_token
+        self.headers = headers
+        self.cookies = cookies
+        self.timeout = timeout
+        self.retry = retry
+        self._stored: tuple[str | None] | None = None
 
     def api_key(self) -> str | None:
-        """The token to send: the one given to the client, else the stored one (read per call, so a
-        login after the client was made is seen)."""
-        return self.explicit_token if self.explicit_token is not None else implicit_token()
+        """The token to send: the one given to the client, else the stored one. The stored token is
+        looked up once per client (environment, then the token file): reading it on every call
+        cost more than the rest of a call."""
+        if self.explicit_token is not None:
+            return self.explicit_token
+        stored = self._stored
+        if stored is None:
+            stored = self._stored = (implicit_token(),)
+        return stored[0]
 
     def __repr__(self) -> str:
         return f"ClientContext(model={self.model!r}, provider={self.provider!r})"

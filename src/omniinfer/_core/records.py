@@ -7,38 +7,56 @@ last request is a stream, the flow returns an `EventStream` that the driver feed
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
+# Plain classes and NamedTuples rather than dataclasses: `import dataclasses` (and the inspect module
+# it pulls in) would be a third of `import omniinfer`.
 
-@dataclass(slots=True)
+
 class Request:
     """One HTTP request, fully built. `secret` is the token carried in `headers` (if any), kept so
     that error messages can be scrubbed of it and it never follows a redirect to another host."""
 
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes | None = None
-    stream: bool = False
-    provider: str | None = None
-    secret: str | None = field(default=None, repr=False)
+    __slots__ = ("body", "headers", "method", "provider", "secret", "stream", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None = None,
+        stream: bool = False,
+        provider: str | None = None,
+        secret: str | None = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.stream = stream
+        self.provider = provider
+        self.secret = secret
 
     def __repr__(self) -> str:  # headers stay out: they hold the token
         return f"Request({self.method} {self.url}, provider={self.provider!r}, stream={self.stream})"
 
 
-@dataclass(slots=True)
 class Response:
     """An HTTP answer. `headers` has lower-cased names. For a 2xx stream `body` is empty and the
     bytes reach the flow's `EventStream` instead."""
 
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    url: str
+    __slots__ = ("body", "headers", "status", "url")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes, url: str) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"Response({self.status} {self.url}, {len(self.body)} bytes)"
 
     def json(self) -> Any:
         from omniinfer._core.jsonutil import loads
@@ -46,15 +64,13 @@ class Response:
         return loads(self.body)
 
 
-@dataclass(slots=True, frozen=True)
-class Sleep:
+class Sleep(NamedTuple):
     """Yielded by polling flows: the driver waits (without blocking an event loop) and sends None."""
 
     seconds: float
 
 
-@dataclass(slots=True, frozen=True)
-class Timeout:
+class Timeout(NamedTuple):
     """Deadlines of one call, in seconds (None: no limit).
 
     `connect` bounds opening a connection, `read` bounds each wait for data, `first_token` bounds
@@ -68,8 +84,8 @@ class Timeout:
 
     @classmethod
     def of(cls, value: float | Timeout | None) -> Timeout:
-        """A plain number bounds connecting and each wait for data (as `requests` and the reference
-        client do); use `Timeout(total=...)` to bound the whole call."""
+        """A plain number bounds connecting and each wait for data (as in the Hugging Face client);
+        use `Timeout(total=...)` to bound the whole call."""
         if value is None:
             return _NO_TIMEOUT
         if isinstance(value, Timeout):

@@ -9,32 +9,41 @@ when it sends one, within a cap. The whole-call deadline (`Timeout.total`) bound
 
 from __future__ import annotations
 
-import email.utils
-import logging
 import random
 import time
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from omniinfer._core.logs import logger
 from omniinfer._core.records import Request, Response, Sleep
 from omniinfer.errors import InferenceConnectionError, InferenceError, InferenceHTTPError, InferenceTimeoutError
 
-log = logging.getLogger("omniinfer")
 
 Flow = Generator[Request | Sleep, Response | None, Any]
 
 
-@dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_retries: int = 2
-    backoff_base: float = 0.5  # seconds before the first retry (before jitter)
-    backoff_max: float = 8.0
-    retry_after_cap: float = 60.0  # a server asking for more than this is not waited for
+    """How many times, and how long to wait. `backoff_base`: seconds before the first retry (before
+    jitter); `retry_after_cap`: a server asking for a longer wait than this is not waited for."""
 
-    def __post_init__(self) -> None:
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
-            raise ValueError(f"max_retries must be a whole number >= 0, got {self.max_retries!r}")
+    __slots__ = ("backoff_base", "backoff_max", "max_retries", "retry_after_cap")
+
+    def __init__(
+        self,
+        max_retries: int = 2,
+        backoff_base: float = 0.5,
+        backoff_max: float = 8.0,
+        retry_after_cap: float = 60.0,
+    ) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.retry_after_cap = retry_after_cap
+
+    def __repr__(self) -> str:
+        return f"RetryPolicy(max_retries={self.max_retries})"
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -58,6 +67,8 @@ def server_wait(headers: Mapping[str, str]) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # only for the rare date form: it costs ~10 ms to import
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -101,7 +112,7 @@ def retrying(flow: Flow, policy: RetryPolicy, deadline: float | None) -> Flow:
                         item = flow.throw(error)
                         break
                     attempt += 1
-                    log.debug(
+                    logger().debug(
                         "retrying %s %s in %.2fs (attempt %d): %s", item.method, item.url, delay, attempt + 1, error
                     )
                     yield Sleep(delay)

@@ -26,19 +26,38 @@ class SSEDecoder:
             buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             if keep_cr:
                 buf += b"\r"
-        lines = buf.split(b"\n")
-        self._tail = lines.pop()
+        # Split into blocks at blank lines: nearly every block is one `data:` line, handled without
+        # looking at it line by line (this loop runs once per streamed token).
+        blocks = buf.split(b"\n\n")
+        tail = blocks.pop()
         events: list[bytes] = []
-        data = self._data
+        for block in blocks:
+            if not self._data and block.startswith(b"data:") and b"\n" not in block:
+                value = block[5:]
+                events.append(value[1:] if value.startswith(b" ") else value)
+            else:
+                self._lines(block.split(b"\n"), events)
+                self._dispatch(events)
+        if b"\n" in tail:  # complete lines of a block whose blank line has not come yet
+            lines = tail.split(b"\n")
+            tail = lines.pop()
+            self._lines(lines, events)
+        self._tail = tail
+        return events
+
+    def _lines(self, lines: list[bytes], events: list[bytes]) -> None:
         for line in lines:
             if not line:
-                if data:
-                    events.append(data[0] if len(data) == 1 else b"\n".join(data))
-                    data = self._data = []
+                self._dispatch(events)
             elif line.startswith(b"data:"):
                 value = line[5:]
-                data.append(value[1:] if value.startswith(b" ") else value)
-        return events
+                self._data.append(value[1:] if value.startswith(b" ") else value)
+
+    def _dispatch(self, events: list[bytes]) -> None:
+        data = self._data
+        if data:
+            events.append(data[0] if len(data) == 1 else b"\n".join(data))
+            self._data = []
 
     def close(self) -> list[bytes]:
         """The body ended: dispatch what is still pending (a last line without its blank line)."""

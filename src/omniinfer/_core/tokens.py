@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 
 def _clean(value: str | None) -> str | None:
@@ -13,15 +12,15 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-def token_path() -> Path:
+def token_path() -> str:
     explicit = os.environ.get("HF_TOKEN_PATH")
     if explicit:
-        return Path(explicit).expanduser()
+        return os.path.expanduser(explicit)
     hf_home = os.environ.get("HF_HOME")
     if hf_home:
-        return Path(hf_home).expanduser() / "token"
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser() / "huggingface" / "token"
+        return os.path.join(os.path.expanduser(hf_home), "token")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(os.path.expanduser(cache), "huggingface", "token")
 
 
 def stored_token() -> str | None:
@@ -31,7 +30,8 @@ def stored_token() -> str | None:
         if token:
             return token
     try:
-        return _clean(token_path().read_text(encoding="utf-8"))
+        with open(token_path(), encoding="utf-8") as file:
+            return _clean(file.read())
     except (OSError, UnicodeDecodeError):
         return None
 

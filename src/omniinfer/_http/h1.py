@@ -6,7 +6,7 @@ chunked, read-until-close, keep-alive, 1xx) live in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -15,8 +15,7 @@ from omniinfer.errors import InferenceConnectionError
 _MAX_HEAD = 256 * 1024  # a head larger than this is not HTTP we want to parse
 
 
-@dataclass(slots=True, frozen=True)
-class Origin:
+class Origin(NamedTuple):
     scheme: str
     host: str
     port: int
@@ -61,12 +60,16 @@ def encode_request(method: str, url: str, headers: dict[str, str], body: bytes |
     return "".join(lines).encode("latin-1")
 
 
-@dataclass(slots=True)
 class Head:
-    status: int
-    reason: str
-    headers: dict[str, str]  # lower-cased names; repeated headers joined with ", "
-    keep_alive: bool
+    """A response's status line and headers (lower-cased names; repeated headers joined by ", ")."""
+
+    __slots__ = ("headers", "keep_alive", "reason", "status")
+
+    def __init__(self, status: int, reason: str, headers: dict[str, str], keep_alive: bool) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.keep_alive = keep_alive
 
 
 _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS = range(4)

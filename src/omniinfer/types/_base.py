@@ -7,9 +7,9 @@ once, when the object is parsed, by a per-class plan computed on first use (not 
 
 from __future__ import annotations
 
-import inspect
 import types
 import typing
+from operator import itemgetter
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
 
 T = TypeVar("T", bound="BaseInferenceType")
@@ -29,9 +29,15 @@ class BaseInferenceType(dict):  # type: ignore[type-arg]
         super().__init_subclass__(**kwargs)
         fields: set[str] = set()
         for klass in cls.__mro__:
-            fields.update(name for name in inspect.get_annotations(klass) if not name.startswith("_"))
+            fields.update(name for name in klass.__dict__.get("__annotations__", {}) if not name.startswith("_"))  # noqa: RUF063
         cls._fields = frozenset(fields)
         cls._plan = None
+        # A C-level getter per field: `out.choices` costs a dict lookup, not a failed attribute
+        # search plus __getattr__ (this is read once per streamed token). Missing fields read as None
+        # through __missing__. Names that are dict methods keep the method.
+        for name in cls.__dict__.get("__annotations__", {}):  # noqa: RUF063
+            if not name.startswith("_") and not hasattr(dict, name):
+                setattr(cls, name, property(itemgetter(name)))
 
     def __missing__(self, key: str) -> Any:
         if key in self._fields:
