@@ -7,10 +7,10 @@ The async client runs on one event loop per runner, so its pooled connections li
 from __future__ import annotations
 
 import asyncio
-import inspect
 from typing import Any
 
 from omniinfer import AsyncInferenceClient, InferenceClient
+from omniinfer._core.meta import AsyncStream, Stream
 
 
 class Runner:
@@ -22,12 +22,12 @@ class Runner:
     def __call__(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if self.loop is None:
             result = getattr(self.client, method)(*args, **kwargs)
-            return list(result) if inspect.isgenerator(result) else result
+            return list(result) if isinstance(result, Stream) else result
         return self.loop.run_until_complete(self._acall(method, *args, **kwargs))
 
     async def _acall(self, method: str, *args: Any, **kwargs: Any) -> Any:
         result = await getattr(self.client, method)(*args, **kwargs)
-        if inspect.isasyncgen(result):
+        if isinstance(result, AsyncStream):
             return [item async for item in result]
         return result
 

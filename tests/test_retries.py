@@ -114,3 +114,29 @@ def test_backoff_is_bounded(attempt: int, retries: int) -> None:
 def test_deadline_stops_retrying() -> None:
     error = ServerError("x", status_code=503, headers={"retry-after": "5"})
     assert retry_delay(RetryPolicy(), 0, error, time.monotonic() + 1) is None
+
+
+def test_response_meta_on_results_and_streams(fixture_server: FixtureServer, kind: str) -> None:
+    fixture_server.add("POST", ROUTE, status=503, json={"error": "busy"}, headers={"retry-after-ms": "1"}, times=1)
+    fixture_server.add("POST", ROUTE, json=COMPLETION, headers={"X-Request-Id": "req-7"})
+    with Runner(kind, fixture_server.url) as run:
+        out = run("chat_completion", HI)
+    meta = out.response_meta
+    assert (meta.status, meta.request_id, meta.attempts) == (200, "req-7", 2)
+    assert meta.url == fixture_server.url + ROUTE
+    assert meta.headers["x-request-id"] == "req-7"
+    assert 0 < meta.time_to_first_byte <= meta.elapsed
+    assert "response_meta" not in out  # metadata is not part of the data
+
+
+def test_stream_meta_has_time_to_first_token(fixture_server: FixtureServer) -> None:
+    fixture_server.add("POST", ROUTE, sse=[CHUNK, CHUNK, "data: [DONE]\n\n"], headers={"x-request-id": "s1"})
+    from omniinfer import InferenceClient
+
+    with InferenceClient(fixture_server.url) as client:
+        stream = client.chat_completion(HI, stream=True)
+        assert stream.response_meta.request_id == "s1"
+        assert len(list(stream)) == 2
+    meta = stream.response_meta
+    assert meta.time_to_first_token is not None and meta.elapsed is not None
+    assert meta.time_to_first_token <= meta.elapsed

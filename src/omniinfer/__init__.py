@@ -38,6 +38,7 @@ _LOCATIONS: dict[str, str] = {
     "InferenceClient": "omniinfer.client",
     "AsyncInferenceClient": "omniinfer.async_client",
     "Timeout": "omniinfer._core.records",
+    "ResponseMeta": "omniinfer._core.meta",
     **{name: "omniinfer.errors" for name in _ERRORS},
 }
 
@@ -66,6 +67,7 @@ def __dir__() -> list[str]:
 __all__ = sorted([*_LOCATIONS, "__version__"])  # output types are listed in omniinfer.types.__all__
 
 if TYPE_CHECKING:
+    from omniinfer._core.meta import ResponseMeta as ResponseMeta
     from omniinfer._core.records import Timeout as Timeout
     from omniinfer.async_client import AsyncInferenceClient as AsyncInferenceClient
     from omniinfer.client import InferenceClient as InferenceClient

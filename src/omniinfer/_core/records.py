@@ -19,7 +19,7 @@ class Request:
     """One HTTP request, fully built. `secret` is the token carried in `headers` (if any), kept so
     that error messages can be scrubbed of it and it never follows a redirect to another host."""
 
-    __slots__ = ("body", "headers", "method", "provider", "secret", "stream", "url")
+    __slots__ = ("body", "headers", "method", "model", "provider", "secret", "stream", "url")
 
     def __init__(
         self,
@@ -30,7 +30,9 @@ class Request:
         stream: bool = False,
         provider: str | None = None,
         secret: str | None = None,
+        model: str | None = None,
     ) -> None:
+        self.model = model  # the provider-side model id, for the response's metadata
         self.method = method
         self.url = url
         self.headers = headers

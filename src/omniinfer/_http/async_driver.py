@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from omniinfer._core.context import ClientContext
+from omniinfer._core.meta import AsyncStream, ResponseMeta, attach
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
 from omniinfer._core.retry import retrying
 from omniinfer._core.stepping import Flow, advance, deadline_of, redirect_target, sleep_for
@@ -19,6 +20,7 @@ async def run(flow: Flow, transport: AsyncTransport, ctx: ClientContext) -> Any:
     deadline = deadline_of(timeout)
     flow = retrying(flow, ctx.retry, deadline)
     hops = 0
+    meta = ResponseMeta()
     try:
         item = next(flow)
         while True:
@@ -27,9 +29,11 @@ async def run(flow: Flow, transport: AsyncTransport, ctx: ClientContext) -> Any:
                 item = flow.send(None)
                 continue
             request: Request = item
+            meta.sent(request)
             try:
                 answer = await transport.send(request, timeout.connect, timeout.read, deadline)
                 head = answer.head
+                meta.received(head.status, head.headers, answer.url)
                 streaming = request.stream and 200 <= head.status < 300
                 body = b"" if streaming else await answer.read()
             except InferenceError as error:  # the flow (and its retry policy) decides what follows
@@ -48,19 +52,25 @@ async def run(flow: Flow, transport: AsyncTransport, ctx: ClientContext) -> Any:
     except StopIteration as stop:
         result = stop.value
         if isinstance(result, EventStream):
-            return _events(answer, result, timeout)
-        return result
+            return AsyncStream(_events(answer, result, timeout, meta), meta)
+        return attach(result, meta)
 
 
-async def _events(answer: AsyncResponse, events: EventStream[Any], timeout: Timeout) -> AsyncIterator[Any]:
+async def _events(
+    answer: AsyncResponse, events: EventStream[Any], timeout: Timeout, meta: ResponseMeta
+) -> AsyncIterator[Any]:
     try:
         async for piece in answer.iter_bytes(first_wait=timeout.first_token):
-            for item in events.consume(piece):
-                yield item
+            items = events.consume(piece)
+            if items:
+                meta.first_token()
+                for item in items:
+                    yield item
             if events.error is not None:
                 raise events.error
         for item in events.finish():
             yield item
+        meta.finished()
         if events.error is not None:
             raise events.error
     finally:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from omniinfer._core.context import ClientContext
+from omniinfer._core.meta import ResponseMeta, Stream, attach
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
 from omniinfer._core.retry import retrying
 from omniinfer._core.stepping import Flow, advance, deadline_of, redirect_target, sleep_for
@@ -19,6 +20,7 @@ def run(flow: Flow, transport: SyncTransport, ctx: ClientContext) -> Any:
     deadline = deadline_of(timeout)
     flow = retrying(flow, ctx.retry, deadline)
     hops = 0
+    meta = ResponseMeta()
     try:
         item = next(flow)
         while True:
@@ -27,9 +29,11 @@ def run(flow: Flow, transport: SyncTransport, ctx: ClientContext) -> Any:
                 item = flow.send(None)
                 continue
             request: Request = item
+            meta.sent(request)
             try:
                 answer = transport.send(request, timeout.connect, timeout.read, deadline)
                 head = answer.head
+                meta.received(head.status, head.headers, answer.url)
                 streaming = request.stream and 200 <= head.status < 300
                 body = b"" if streaming else answer.read()
             except InferenceError as error:  # the flow (and its retry policy) decides what follows
@@ -48,18 +52,21 @@ def run(flow: Flow, transport: SyncTransport, ctx: ClientContext) -> Any:
     except StopIteration as stop:
         result = stop.value
         if isinstance(result, EventStream):
-            return _events(answer, result, timeout)
-        return result
+            return Stream(_events(answer, result, timeout, meta), meta)
+        return attach(result, meta)
 
 
-def _events(answer: SyncResponse, events: EventStream[Any], timeout: Timeout) -> Iterator[Any]:
+def _events(answer: SyncResponse, events: EventStream[Any], timeout: Timeout, meta: ResponseMeta) -> Iterator[Any]:
     try:
         for piece in answer.iter_bytes(first_wait=timeout.first_token):
             items = events.consume(piece)
-            yield from items
+            if items:
+                meta.first_token()
+                yield from items
             if events.error is not None:
                 raise events.error
         yield from events.finish()
+        meta.finished()
         if events.error is not None:
             raise events.error
     finally:

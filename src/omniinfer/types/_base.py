@@ -65,6 +65,11 @@ class BaseInferenceType(dict):  # type: ignore[type-arg]
         except KeyError:
             raise AttributeError(name) from None
 
+    @property
+    def response_meta(self) -> Any:
+        """`omniinfer.ResponseMeta` of the answer this came from (provider, request id, timings...)."""
+        return self.__dict__.get("_response_meta")
+
     def __repr__(self) -> str:
         inner = ", ".join(f"{key}={value!r}" for key, value in self.items())
         return f"{type(self).__name__}({inner})"

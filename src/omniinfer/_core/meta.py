@@ -1,0 +1,137 @@
+"""What is known about the answer behind a result: who answered, how fast, after how many tries.
+
+Typed outputs carry it as `.response_meta` (so do the elements of a list result, and streams);
+the drivers fill it in as they go.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Generic, TypeVar
+
+from omniinfer._core.records import Request
+
+T = TypeVar("T")
+
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
+
+
+class ResponseMeta:
+    """`provider` that answered, provider-side `model` id, `url`, `status`, `request_id`, `attempts`
+    (how many times the final request was sent), `headers` (response headers, lower-cased), and
+    timings in seconds since the call began: `time_to_first_byte`, `time_to_first_token` (streams),
+    `elapsed` (the whole call; for a stream, until its end)."""
+
+    __slots__ = (
+        "_last",
+        "_started",
+        "attempts",
+        "elapsed",
+        "headers",
+        "model",
+        "provider",
+        "request_id",
+        "status",
+        "time_to_first_byte",
+        "time_to_first_token",
+        "url",
+    )
+
+    def __init__(self) -> None:
+        self._started = time.perf_counter()
+        self._last: Request | None = None
+        self.provider: str | None = None
+        self.model: str | None = None
+        self.url: str | None = None
+        self.status: int | None = None
+        self.request_id: str | None = None
+        self.attempts = 0
+        self.headers: dict[str, str] = {}
+        self.time_to_first_byte: float | None = None
+        self.time_to_first_token: float | None = None
+        self.elapsed: float | None = None
+
+    def sent(self, request: Request) -> None:
+        # A retry sends the very same Request object again; a new one (a poll, a download) restarts.
+        self.attempts = self.attempts + 1 if request is self._last else 1
+        self._last = request
+        if request.provider != "hub":
+            self.provider = request.provider
+            self.model = request.model or self.model
+
+    def received(self, status: int, headers: dict[str, str], url: str) -> None:
+        self.status, self.headers, self.url = status, headers, url
+        self.request_id = next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None)
+        if self.time_to_first_byte is None:
+            self.time_to_first_byte = time.perf_counter() - self._started
+
+    def first_token(self) -> None:
+        if self.time_to_first_token is None:
+            self.time_to_first_token = time.perf_counter() - self._started
+
+    def finished(self) -> None:
+        self.elapsed = time.perf_counter() - self._started
+
+    def __repr__(self) -> str:
+        return (
+            f"ResponseMeta(provider={self.provider!r}, model={self.model!r}, status={self.status}, "
+            f"request_id={self.request_id!r}, attempts={self.attempts}, elapsed={self.elapsed})"
+        )
+
+
+def attach(result: Any, meta: ResponseMeta) -> Any:
+    """Hang `meta` on a typed result (or on each typed element of a list result)."""
+    from omniinfer.types._base import BaseInferenceType
+
+    meta.finished()
+    if isinstance(result, BaseInferenceType):
+        result.__dict__["_response_meta"] = meta
+    elif isinstance(result, list):
+        for item in result:
+            if isinstance(item, BaseInferenceType):
+                item.__dict__["_response_meta"] = meta
+    return result
+
+
+class Stream(Generic[T]):
+    """The iterator a streamed call returns: the items, plus `response_meta` and `close()`."""
+
+    __slots__ = ("_items", "response_meta")
+
+    def __init__(self, items: Iterator[T], meta: ResponseMeta) -> None:
+        self._items = items
+        self.response_meta = meta
+
+    def __iter__(self) -> Stream[T]:
+        return self
+
+    def __next__(self) -> T:
+        return next(self._items)
+
+    def close(self) -> None:
+        """Stop reading: the connection is closed rather than reused."""
+        close = getattr(self._items, "close", None)
+        if close is not None:
+            close()
+
+
+class AsyncStream(Generic[T]):
+    """The async iterator a streamed call returns on the async client."""
+
+    __slots__ = ("_items", "response_meta")
+
+    def __init__(self, items: AsyncIterator[T], meta: ResponseMeta) -> None:
+        self._items = items
+        self.response_meta = meta
+
+    def __aiter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        return await self._items.__anext__()
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._items, "aclose", None)
+        if aclose is not None:
+            await aclose()
