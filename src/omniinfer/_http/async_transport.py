@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 
 from omniinfer._core.records import Request
-from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, split_url
+from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
 
 _MAX_IDLE_PER_ORIGIN = 512
@@ -139,6 +139,8 @@ class AsyncResponse:
         self._release()
 
     async def read(self) -> bytes:
+        if self._conn is not None:
+            self._conn.parser.body_limit = max_response_bytes()
         pieces = [piece async for piece in self.iter_bytes()]
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 

@@ -6,13 +6,23 @@ chunked, read-until-close, keep-alive, 1xx) live in one place.
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from omniinfer.errors import InferenceConnectionError
+from omniinfer.errors import InferenceConnectionError, MalformedResponseError
 
 _MAX_HEAD = 256 * 1024  # a head larger than this is not HTTP we want to parse
+
+
+def max_response_bytes() -> int:
+    """The most a whole (non-stream) body may hold: 512 MiB unless OMNIINFER_MAX_RESPONSE_BYTES says."""
+    return int(os.environ.get("OMNIINFER_MAX_RESPONSE_BYTES", 512 * 1024 * 1024))
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """A body beyond the size limit: reading on would only exhaust memory."""
 
 
 class Origin(NamedTuple):
@@ -83,7 +93,18 @@ class ResponseParser:
     `eof()` tells the parser the peer closed.
     """
 
-    __slots__ = ("_buf", "_chunk_left", "_chunk_state", "_head", "_mode", "_pos", "_remaining", "complete")
+    __slots__ = (
+        "_buf",
+        "_chunk_left",
+        "_chunk_state",
+        "_head",
+        "_mode",
+        "_pos",
+        "_remaining",
+        "_taken",
+        "body_limit",
+        "complete",
+    )
 
     def __init__(self) -> None:
         self._buf = bytearray()
@@ -97,6 +118,8 @@ class ResponseParser:
         self._remaining = 0
         self._chunk_state = _CHUNK_SIZE
         self._chunk_left = 0
+        self._taken = 0
+        self.body_limit: int | None = None  # set by readers of whole bodies; streams have none
         self.complete = False
 
     def receive(self, data: bytes) -> None:
@@ -145,6 +168,16 @@ class ResponseParser:
 
     def body(self) -> bytes:
         """Body bytes available now, framing removed (b"" when none)."""
+        piece = self._body()
+        if self.body_limit is not None and piece:
+            self._taken += len(piece)
+            if self._taken > self.body_limit:
+                raise ResponseTooLargeError(
+                    f"The response body is larger than {self.body_limit} bytes (OMNIINFER_MAX_RESPONSE_BYTES)"
+                )
+        return piece
+
+    def _body(self) -> bytes:
         if self._mode == "length":
             take = min(self._remaining, len(self._buf) - self._pos)
             if not take:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 
 from omniinfer._core.records import Request
-from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, split_url
+from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
 
 _RECV = 65536
@@ -95,6 +95,8 @@ class SyncResponse:
         self._release()
 
     def read(self) -> bytes:
+        if self._conn is not None:
+            self._conn.parser.body_limit = max_response_bytes()
         pieces = list(self.iter_bytes())
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 

@@ -86,6 +86,8 @@ class BaseInferenceType(dict):  # type: ignore[type-arg]
 
             data = loads(data)
         if isinstance(data, list):
+            if not all(isinstance(item, dict) for item in data):
+                raise ValueError(f"Cannot parse a list holding non-objects as {cls.__name__}")
             return [cls.from_dict(item) for item in data]
         if isinstance(data, dict):
             return cls.from_dict(data)
