@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from clients import Runner
-from fixture_server import FixtureServer
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clients import Runner
+from fixture_server import FixtureServer
 from omniinfer import BadRequestError, InferenceConnectionError, RateLimitError, ServerError
 from omniinfer._core.retry import RetryPolicy, retry_delay, server_wait
 from omniinfer.errors import InferenceHTTPError

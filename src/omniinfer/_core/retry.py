@@ -18,7 +18,6 @@ from omniinfer._core.logs import logger
 from omniinfer._core.records import Request, Response, Sleep
 from omniinfer.errors import InferenceConnectionError, InferenceError, InferenceHTTPError, InferenceTimeoutError
 
-
 Flow = Generator[Request | Sleep, Response | None, Any]
 
 

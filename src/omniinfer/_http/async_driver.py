@@ -11,8 +11,8 @@ from omniinfer._core.meta import AsyncStream, ResponseMeta, attach
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
 from omniinfer._core.retry import retrying
 from omniinfer._core.stepping import Flow, advance, deadline_of, redirect_target, sleep_for
-from omniinfer.errors import InferenceError
 from omniinfer._http.async_transport import AsyncResponse, AsyncTransport
+from omniinfer.errors import InferenceError
 
 
 async def run(flow: Flow, transport: AsyncTransport, ctx: ClientContext) -> Any:

@@ -7,8 +7,8 @@ chunked, read-until-close, keep-alive, 1xx) live in one place.
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from omniinfer.errors import InferenceConnectionError, MalformedResponseError

@@ -11,8 +11,8 @@ from omniinfer._core.meta import ResponseMeta, Stream, attach
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
 from omniinfer._core.retry import retrying
 from omniinfer._core.stepping import Flow, advance, deadline_of, redirect_target, sleep_for
-from omniinfer.errors import InferenceError
 from omniinfer._http.sync_transport import SyncResponse, SyncTransport
+from omniinfer.errors import InferenceError
 
 
 def run(flow: Flow, transport: SyncTransport, ctx: ClientContext) -> Any:
