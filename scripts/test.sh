@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-if [ -x scripts/install_mcp_peers.sh ]; then scripts/install_mcp_peers.sh; fi
+# The real peers the tests talk to: MCP servers (npm, PyPI) and the llama.cpp server, built once
+# here (about 5 minutes on a fresh machine) so that no test spends its timeout on a build.
+scripts/install_mcp_peers.sh --with-llama
 .venv/bin/ruff check src tests scripts examples
 .venv/bin/ruff format --check src tests scripts examples
 .venv/bin/mypy

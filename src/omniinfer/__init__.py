@@ -39,6 +39,8 @@ _LOCATIONS: dict[str, str] = {
     "AsyncInferenceClient": "omniinfer.async_client",
     "Timeout": "omniinfer._core.records",
     "ResponseMeta": "omniinfer._core.meta",
+    "MCPClient": "omniinfer.mcp.client",
+    "Agent": "omniinfer.mcp.agent",
     **{name: "omniinfer.errors" for name in _ERRORS},
 }
 
@@ -72,4 +74,6 @@ if TYPE_CHECKING:
     from omniinfer.async_client import AsyncInferenceClient as AsyncInferenceClient
     from omniinfer.client import InferenceClient as InferenceClient
     from omniinfer.errors import *  # noqa: F403
+    from omniinfer.mcp.agent import Agent as Agent
+    from omniinfer.mcp.client import MCPClient as MCPClient
     from omniinfer.types import *  # noqa: F403

@@ -1,0 +1,1 @@
+"""The `omniinfer` command line (`omniinfer.cli.main`) and `tiny-agents` (`omniinfer.cli.tiny_agents`)."""
