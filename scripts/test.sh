@@ -7,8 +7,8 @@ scripts/setup.sh
 # The real peers the tests talk to: MCP servers (npm, PyPI) and the llama.cpp server, built once
 # here (about 5 minutes on a fresh machine) so that no test spends its timeout on a build.
 scripts/install_mcp_peers.sh --with-llama
-.venv/bin/ruff check src tests scripts examples
-.venv/bin/ruff format --check src tests scripts examples
+.venv/bin/ruff check src tests scripts examples bench
+.venv/bin/ruff format --check src tests scripts examples bench
 .venv/bin/mypy
 .venv/bin/python scripts/gen_async_client.py --check
 .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fixture_server import FixtureServer
+from omniinfer.routing import clear_hub_cache
 
 
 @pytest.fixture
@@ -36,6 +37,8 @@ def _isolated_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    # Each test's fixture server may reuse a port an earlier one had: no Hub answer crosses tests.
+    clear_hub_cache()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ _ERRORS = (
     "InferenceError",
     "InferenceHTTPError",
     "InferenceTimeoutError",
+    "JobFailedError",
     "MalformedResponseError",
     "NotFoundError",
     "OverloadedError",

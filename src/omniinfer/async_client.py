@@ -8,35 +8,62 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from omniinfer import tasks
 from omniinfer._client_base import ClientBase
-from omniinfer._http import async_driver
-from omniinfer._http.async_transport import AsyncTransport
-from omniinfer.tasks import chat, text_generation, text_to_image
-from omniinfer.types import (
-    ChatCompletionOutput,
-    ChatCompletionStreamOutput,
-    TextGenerationOutput,
-    TextGenerationStreamOutput,
-)
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
     from PIL.Image import Image
+
+    from omniinfer._core.inputs import BinaryInput
+    from omniinfer._http.async_transport import AsyncTransport
+    from omniinfer.types import (
+        AudioClassificationOutputElement,
+        AudioToAudioOutputElement,
+        AutomaticSpeechRecognitionOutput,
+        ChatCompletionOutput,
+        ChatCompletionStreamOutput,
+        DocumentQuestionAnsweringOutputElement,
+        FillMaskOutputElement,
+        ImageClassificationOutputElement,
+        ImageSegmentationOutputElement,
+        ImageToImageTargetSize,
+        ImageToTextOutput,
+        ImageToVideoTargetSize,
+        ObjectDetectionOutputElement,
+        QuestionAnsweringOutputElement,
+        SummarizationOutput,
+        TableQuestionAnsweringOutputElement,
+        TextClassificationOutputElement,
+        TextGenerationOutput,
+        TextGenerationStreamOutput,
+        TokenClassificationOutputElement,
+        TranslationOutput,
+        VisualQuestionAnsweringOutputElement,
+        ZeroShotClassificationOutputElement,
+        ZeroShotImageClassificationOutputElement,
+    )
 
 
 class AsyncInferenceClient(ClientBase):
     """Async twin of `InferenceClient`: same arguments, same methods, awaited."""
 
     def _new_transport(self) -> AsyncTransport:
+        from omniinfer._http import async_driver
+        from omniinfer._http.async_transport import AsyncTransport
+
+        self._run = async_driver.run
         return AsyncTransport()
 
     async def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         arguments.pop("self")
-        return await async_driver.run(flow(self._ctx, **arguments), self._transport, self._ctx)
+        return await self._run(flow(self._ctx, **arguments), self._transport, self._ctx)
 
     async def close(self) -> None:
         """Close the pooled connections. The client may still be used afterwards (it reconnects)."""
         self._transport.close()
-        self._transport = AsyncTransport()
+        self._transport = self._new_transport()
 
     async def __aenter__(self) -> AsyncInferenceClient:
         return self
@@ -44,6 +71,28 @@ class AsyncInferenceClient(ClientBase):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+
+    async def audio_classification(
+        self,
+        audio: BinaryInput,
+        *,
+        model: str | None = None,
+        top_k: int | None = None,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+    ) -> list[AudioClassificationOutputElement]:
+        return await self._call(tasks.audio.audio_classification, locals())  # type: ignore[no-any-return]
+
+    async def audio_to_audio(self, audio: BinaryInput, *, model: str | None = None) -> list[AudioToAudioOutputElement]:
+        return await self._call(tasks.audio.audio_to_audio, locals())  # type: ignore[no-any-return]
+
+    async def automatic_speech_recognition(
+        self,
+        audio: BinaryInput,
+        *,
+        model: str | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> AutomaticSpeechRecognitionOutput:
+        return await self._call(tasks.audio.automatic_speech_recognition, locals())  # type: ignore[no-any-return]
 
     @overload
     async def chat_completion(
@@ -119,7 +168,174 @@ class AsyncInferenceClient(ClientBase):
         top_p: float | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatCompletionOutput | AsyncIterator[ChatCompletionStreamOutput]:
-        return await self._call(chat.chat_completion, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.chat.chat_completion, locals())  # type: ignore[no-any-return]
+
+    async def document_question_answering(
+        self,
+        image: BinaryInput,
+        question: str,
+        *,
+        model: str | None = None,
+        doc_stride: int | None = None,
+        handle_impossible_answer: bool | None = None,
+        lang: str | None = None,
+        max_answer_len: int | None = None,
+        max_question_len: int | None = None,
+        max_seq_len: int | None = None,
+        top_k: int | None = None,
+        word_boxes: list[list[float] | str] | None = None,
+    ) -> list[DocumentQuestionAnsweringOutputElement]:
+        return await self._call(tasks.vision.document_question_answering, locals())  # type: ignore[no-any-return]
+
+    async def feature_extraction(
+        self,
+        text: str,
+        *,
+        normalize: bool | None = None,
+        prompt_name: str | None = None,
+        truncate: bool | None = None,
+        truncation_direction: Literal["Left", "Right"] | None = None,
+        model: str | None = None,
+    ) -> NDArray[np.float32]:
+        return await self._call(tasks.embeddings.feature_extraction, locals())  # type: ignore[no-any-return]
+
+    async def fill_mask(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        targets: list[str] | None = None,
+        top_k: int | None = None,
+    ) -> list[FillMaskOutputElement]:
+        return await self._call(tasks.text.fill_mask, locals())  # type: ignore[no-any-return]
+
+    async def image_classification(
+        self,
+        image: BinaryInput,
+        *,
+        model: str | None = None,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+    ) -> list[ImageClassificationOutputElement]:
+        return await self._call(tasks.vision.image_classification, locals())  # type: ignore[no-any-return]
+
+    async def image_segmentation(
+        self,
+        image: BinaryInput,
+        *,
+        model: str | None = None,
+        mask_threshold: float | None = None,
+        overlap_mask_area_threshold: float | None = None,
+        subtask: Literal["instance", "panoptic", "semantic"] | None = None,
+        threshold: float | None = None,
+    ) -> list[ImageSegmentationOutputElement]:
+        return await self._call(tasks.vision.image_segmentation, locals())  # type: ignore[no-any-return]
+
+    async def image_to_image(
+        self,
+        image: BinaryInput,
+        prompt: str | None = None,
+        *,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        model: str | None = None,
+        target_size: ImageToImageTargetSize | dict[str, int] | None = None,
+        **kwargs: Any,
+    ) -> Image:
+        return await self._call(tasks.media.image_to_image, locals())  # type: ignore[no-any-return]
+
+    async def image_to_text(self, image: BinaryInput, *, model: str | None = None) -> ImageToTextOutput:
+        return await self._call(tasks.vision.image_to_text, locals())  # type: ignore[no-any-return]
+
+    async def image_to_video(
+        self,
+        image: BinaryInput,
+        *,
+        model: str | None = None,
+        prompt: str | None = None,
+        negative_prompt: str | None = None,
+        num_frames: float | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        seed: int | None = None,
+        target_size: ImageToVideoTargetSize | dict[str, int] | None = None,
+        **kwargs: Any,
+    ) -> bytes:
+        return await self._call(tasks.media.image_to_video, locals())  # type: ignore[no-any-return]
+
+    async def object_detection(
+        self,
+        image: BinaryInput,
+        *,
+        model: str | None = None,
+        threshold: float | None = None,
+    ) -> list[ObjectDetectionOutputElement]:
+        return await self._call(tasks.vision.object_detection, locals())  # type: ignore[no-any-return]
+
+    async def question_answering(
+        self,
+        question: str,
+        context: str,
+        *,
+        model: str | None = None,
+        align_to_words: bool | None = None,
+        doc_stride: int | None = None,
+        handle_impossible_answer: bool | None = None,
+        max_answer_len: int | None = None,
+        max_question_len: int | None = None,
+        max_seq_len: int | None = None,
+        top_k: int | None = None,
+    ) -> QuestionAnsweringOutputElement | list[QuestionAnsweringOutputElement]:
+        return await self._call(tasks.text.question_answering, locals())  # type: ignore[no-any-return]
+
+    async def sentence_similarity(
+        self,
+        sentence: str,
+        other_sentences: list[str],
+        *,
+        model: str | None = None,
+    ) -> list[float]:
+        return await self._call(tasks.embeddings.sentence_similarity, locals())  # type: ignore[no-any-return]
+
+    async def summarization(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        clean_up_tokenization_spaces: bool | None = None,
+        generate_parameters: dict[str, Any] | None = None,
+        truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
+    ) -> SummarizationOutput:
+        return await self._call(tasks.text.summarization, locals())  # type: ignore[no-any-return]
+
+    async def table_question_answering(
+        self,
+        table: dict[str, Any],
+        query: str,
+        *,
+        model: str | None = None,
+        padding: Literal["do_not_pad", "longest", "max_length"] | None = None,
+        sequential: bool | None = None,
+        truncation: bool | None = None,
+    ) -> TableQuestionAnsweringOutputElement:
+        return await self._call(tasks.tabular.table_question_answering, locals())  # type: ignore[no-any-return]
+
+    async def tabular_classification(self, table: dict[str, Any], *, model: str | None = None) -> list[str]:
+        return await self._call(tasks.tabular.tabular_classification, locals())  # type: ignore[no-any-return]
+
+    async def tabular_regression(self, table: dict[str, Any], *, model: str | None = None) -> list[float]:
+        return await self._call(tasks.tabular.tabular_regression, locals())  # type: ignore[no-any-return]
+
+    async def text_classification(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        top_k: int | None = None,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+    ) -> list[TextClassificationOutputElement]:
+        return await self._call(tasks.text.text_classification, locals())  # type: ignore[no-any-return]
 
     @overload
     async def text_generation(
@@ -260,7 +476,7 @@ class AsyncInferenceClient(ClientBase):
         typical_p: float | None = None,
         watermark: bool | None = None,
     ) -> str | TextGenerationOutput | AsyncIterator[str] | AsyncIterator[TextGenerationStreamOutput]:
-        return await self._call(text_generation.text_generation, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.text_generation.text_generation, locals())  # type: ignore[no-any-return]
 
     async def text_to_image(
         self,
@@ -276,7 +492,101 @@ class AsyncInferenceClient(ClientBase):
         seed: int | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> Image:
-        return await self._call(text_to_image.text_to_image, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.text_to_image.text_to_image, locals())  # type: ignore[no-any-return]
+
+    async def text_to_speech(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        do_sample: bool | None = None,
+        early_stopping: bool | Literal["never"] | None = None,
+        epsilon_cutoff: float | None = None,
+        eta_cutoff: float | None = None,
+        max_length: int | None = None,
+        max_new_tokens: int | None = None,
+        min_length: int | None = None,
+        min_new_tokens: int | None = None,
+        num_beam_groups: int | None = None,
+        num_beams: int | None = None,
+        penalty_alpha: float | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        typical_p: float | None = None,
+        use_cache: bool | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> bytes:
+        return await self._call(tasks.audio.text_to_speech, locals())  # type: ignore[no-any-return]
+
+    async def text_to_video(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: list[str] | None = None,
+        num_frames: float | None = None,
+        num_inference_steps: int | None = None,
+        seed: int | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> bytes:
+        return await self._call(tasks.media.text_to_video, locals())  # type: ignore[no-any-return]
+
+    async def token_classification(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
+        ignore_labels: list[str] | None = None,
+        stride: int | None = None,
+    ) -> list[TokenClassificationOutputElement]:
+        return await self._call(tasks.text.token_classification, locals())  # type: ignore[no-any-return]
+
+    async def translation(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        src_lang: str | None = None,
+        tgt_lang: str | None = None,
+        clean_up_tokenization_spaces: bool | None = None,
+        truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
+        generate_parameters: dict[str, Any] | None = None,
+    ) -> TranslationOutput:
+        return await self._call(tasks.text.translation, locals())  # type: ignore[no-any-return]
+
+    async def visual_question_answering(
+        self,
+        image: BinaryInput,
+        question: str,
+        *,
+        model: str | None = None,
+        top_k: int | None = None,
+    ) -> list[VisualQuestionAnsweringOutputElement]:
+        return await self._call(tasks.vision.visual_question_answering, locals())  # type: ignore[no-any-return]
+
+    async def zero_shot_classification(
+        self,
+        text: str,
+        candidate_labels: list[str] | None = None,
+        *,
+        multi_label: bool | None = False,
+        hypothesis_template: str | None = None,
+        model: str | None = None,
+    ) -> list[ZeroShotClassificationOutputElement]:
+        return await self._call(tasks.text.zero_shot_classification, locals())  # type: ignore[no-any-return]
+
+    async def zero_shot_image_classification(
+        self,
+        image: BinaryInput,
+        candidate_labels: list[str] | None = None,
+        *,
+        model: str | None = None,
+        hypothesis_template: str | None = None,
+    ) -> list[ZeroShotImageClassificationOutputElement]:
+        return await self._call(tasks.vision.zero_shot_image_classification, locals())  # type: ignore[no-any-return]
 
 
 def _copy_docstrings() -> None:

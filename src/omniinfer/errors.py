@@ -14,6 +14,7 @@
     ├── InferenceTimeoutError (also TimeoutError)    connect, read, first token or whole-call deadline
     ├── InferenceConnectionError (also ConnectionError)  no connection, or it broke mid-answer
     ├── IncompleteStreamError                        a stream ended without its terminator
+    ├── JobFailedError                               a provider's job (image, video...) reported failure
     └── MalformedResponseError                       a 2xx answer we cannot decode
 
 Bad arguments raise ValueError/TypeError/FileNotFoundError before any request is sent.
@@ -127,6 +128,10 @@ class InferenceConnectionError(InferenceError, ConnectionError):
 
 class IncompleteStreamError(InferenceError):
     """A stream ended without its terminator: what was received is not the whole answer."""
+
+
+class JobFailedError(InferenceError):
+    """A provider's asynchronous job (image, video, ...) ended in failure; the message is the provider's."""
 
 
 class MalformedResponseError(InferenceError):

@@ -69,11 +69,20 @@ class Target:
         headers = self.headers
         if extra_headers:
             headers = {**headers, **extra_headers}
-        return Request("POST", url or self.url(), headers, body, stream, self.provider_id, self.secret)
+        return Request("POST", url or self.url(), headers, body, stream, self.provider_id, self.secret, self.model_id)
 
 
 _mapping_cache: dict[tuple[str, str], list[MappingEntry]] = {}
 _info_cache: dict[tuple[str, str], Any] = {}
+
+
+def clear_hub_cache() -> None:
+    """Forget the Hub answers (provider mappings, model info, task lists) cached by this process."""
+    with _mapping_lock:
+        _mapping_cache.clear()
+        _info_cache.clear()
+
+
 _mapping_lock = threading.Lock()
 
 
@@ -110,15 +119,23 @@ def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
     if model is None and provider.checks_hub_task:
         model = yield from recommended_model(ctx, task)
     if model is None:
+        model = provider.default_model
+    if model is None:
         raise ValueError(
             f"Provider {provider.id!r} needs a model for task {task!r}: pass `model=` to the client or the call."
         )
     key = ctx.api_key()
+    if provider.direct_url is not None and not provider.token_required and not provider.router_allowed:
+        key = None  # served in-process without a token (the `local` provider): never routed, no token sent
     routed = provider.direct_url is None or (key is not None and key.startswith("hf_"))
     if key is None and provider.token_required:
         raise ValueError(
-            f"You must provide an api_key to work with the {provider.id} API, or log in with a Hugging Face "
-            "token (HF_TOKEN) to route the call through Hugging Face."
+            f"You must provide an api_key to work with the {provider.id} API"
+            + (
+                ", or log in with a Hugging Face token (HF_TOKEN) to route the call through Hugging Face."
+                if provider.router_allowed
+                else " (its own key: it cannot be reached through the Hugging Face router)."
+            )
         )
     if routed and not provider.router_allowed:
         raise ValueError(

@@ -13,12 +13,18 @@ import os
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 from urllib.parse import unquote_to_bytes
 
 from omniinfer._core.records import Request, Response
 
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
 Step = Generator[Request, Response, Any]
+
+# What the binary tasks accept (audio, images, documents).
+BinaryInput: TypeAlias = "bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str] | Image"
 
 # Leading bytes of the formats a task may receive, for when nothing else tells the type.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -32,8 +38,15 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"ID3", "audio/mpeg"),
     (b"\xff\xfb", "audio/mpeg"),
     (b"\xff\xf3", "audio/mpeg"),
+    (b"\xff\xf2", "audio/mpeg"),
+    (b"BM", "image/bmp"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
     (b"\x1aE\xdf\xa3", "video/webm"),
 )
+
+# ISO media "ftyp" brands that are not plain MP4 video.
+_FTYP_BRANDS = {b"M4A ": "audio/mp4", b"heic": "image/heic", b"heix": "image/heic", b"avif": "image/avif"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +78,13 @@ def sniff(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     if data[4:8] == b"ftyp":
-        return "video/mp4"
+        return _FTYP_BRANDS.get(data[8:12], "video/mp4")
     return None
 
 
 def is_binary_input(value: Any) -> bool:
-    return isinstance(value, (bytes, bytearray, memoryview, Path)) or hasattr(value, "read") or _is_pil(value)
+    """True for content a binary task takes as it is (not for str, which may be a path or a URL)."""
+    return isinstance(value, (bytes, bytearray, memoryview, os.PathLike)) or hasattr(value, "read") or _is_pil(value)
 
 
 def _is_pil(value: Any) -> bool:
@@ -82,17 +96,17 @@ def load(value: Any, argument: str = "inputs") -> Step:
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
         return Blob(data, sniff(data))
-    if isinstance(value, Path):
-        return _read_path(value, argument)
+    if isinstance(value, os.PathLike):
+        return _read_path(Path(os.fspath(value)), argument)
     if isinstance(value, str):
-        if value.startswith(("http://", "https://")):
+        if value[:8].lower().startswith(("http://", "https://")):
             # A plain download: the caller's token stays with the inference host.
             response = yield Request("GET", value, {"user-agent": "omniinfer"}, None, False, None, None)
             mime = response.headers.get("content-type", "").split(";")[0].strip() or None
             if mime in (None, "application/octet-stream", "binary/octet-stream"):
                 mime = sniff(response.body) or mimetypes.guess_type(value)[0]
             return Blob(response.body, mime, value)
-        if value.startswith("data:"):
+        if value[:5].lower() == "data:":
             return _data_url(value, argument)
         return _read_path(Path(value), argument)
     if _is_pil(value):
@@ -116,7 +130,11 @@ def load(value: Any, argument: str = "inputs") -> Step:
 
 def _read_path(path: Path, argument: str) -> Blob:
     path = path.expanduser()
-    if not path.is_file():
+    try:
+        exists = path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+        exists = False
+    if not exists:
         raise FileNotFoundError(f"`{argument}`: no such file: {os.fspath(path)!r}")
     data = path.read_bytes()
     return Blob(data, sniff(data) or mimetypes.guess_type(path.name)[0])

@@ -171,6 +171,10 @@ class AsyncTransport:
         read_timeout: float | None,
         deadline: float | None,
     ) -> AsyncResponse:
+        if request.url.startswith("local://"):  # the `local` provider: answered in-process, no socket
+            from omniinfer._http.local_transport import send_async
+
+            return await send_async(self, request, read_timeout, deadline)
         origin = split_url(request.url)[0]
         payload = encode_request(request.method, request.url, request.headers, request.body)
         while True:

@@ -131,6 +131,10 @@ class SyncTransport:
         read_timeout: float | None,
         deadline: float | None,
     ) -> SyncResponse:
+        if request.url.startswith("local://"):  # the `local` provider: answered in-process, no socket
+            from omniinfer._http.local_transport import send_sync
+
+            return send_sync(self, request, read_timeout, deadline)
         origin = split_url(request.url)[0]
         payload = encode_request(request.method, request.url, request.headers, request.body)
         while True:

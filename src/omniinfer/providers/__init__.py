@@ -5,11 +5,38 @@ from __future__ import annotations
 import os
 
 from omniinfer.providers._spec import MappingEntry, Prepared, Provider, ProviderCall, TaskRoute
+from omniinfer.providers.black_forest_labs import BLACK_FOREST_LABS
+from omniinfer.providers.deepinfra import DEEPINFRA
 from omniinfer.providers.fal_ai import FAL_AI
 from omniinfer.providers.hf_inference import HF_INFERENCE
+from omniinfer.providers.hyperbolic import HYPERBOLIC
+from omniinfer.providers.local import LOCAL
+from omniinfer.providers.nebius import NEBIUS
+from omniinfer.providers.novita import NOVITA
+from omniinfer.providers.nscale import NSCALE
 from omniinfer.providers.openai_style import PROVIDERS as _OPENAI_STYLE
+from omniinfer.providers.replicate import REPLICATE
+from omniinfer.providers.together import TOGETHER
+from omniinfer.providers.wavespeed import WAVESPEED
+from omniinfer.providers.zai_org import ZAI_ORG
 
-REGISTRY: dict[str, Provider] = {p.id: p for p in [*_OPENAI_STYLE, HF_INFERENCE, FAL_AI]}
+_ALL = [
+    *_OPENAI_STYLE,
+    BLACK_FOREST_LABS,
+    DEEPINFRA,
+    FAL_AI,
+    HF_INFERENCE,
+    HYPERBOLIC,
+    LOCAL,
+    NEBIUS,
+    NOVITA,
+    NSCALE,
+    REPLICATE,
+    TOGETHER,
+    WAVESPEED,
+    ZAI_ORG,
+]
+REGISTRY: dict[str, Provider] = {p.id: p for p in sorted(_ALL, key=lambda p: p.id)}
 
 DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_HUB_URL = "https://huggingface.co"

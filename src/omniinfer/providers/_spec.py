@@ -20,6 +20,8 @@ class ProviderCall:
 
     `inputs` is the task's main input as the task prepared it: text, a dict, or a loaded
     `omniinfer._core.inputs.Blob` for binary inputs. `parameters` has its None values removed.
+    `deadline` (a `time.monotonic()` instant) bounds the provider's job, polling included; None
+    means the default job budget counted from when the job starts (`providers._jobs`).
     """
 
     task: str
@@ -27,6 +29,7 @@ class ProviderCall:
     parameters: dict[str, Any]
     extra: dict[str, Any]
     target: Target
+    deadline: float | None = None
 
 
 @dataclass(slots=True)
@@ -54,10 +57,17 @@ class TaskRoute:
     route: str
     payload_hook: PayloadHook | None = None
     # "chat": OpenAI chat body; "completions": OpenAI completions body; "tgi": TGI body;
-    # "hf": the Hugging Face task body ({"inputs", "parameters"} or raw bytes).
+    # "hf": the Hugging Face task body ({"inputs", "parameters"} or raw bytes);
+    # "provider": the provider's own request and answer, built and read by `prepare` / `result`.
     protocol: str = "chat"
     prepare: PrepareHook | None = None
     result: ResultHook | None = None
+
+
+def native(route: str, prepare: PrepareHook, result: ResultHook | None = None) -> TaskRoute:
+    """A task served in the provider's own format: `prepare` builds the request, `result` (if any)
+    reads the answer (polling a job, downloading a file); without it the answer is the output."""
+    return TaskRoute(route, protocol="provider", prepare=prepare, result=result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +101,5 @@ class Provider:
     # picks the Hub's recommended model for the task when none is given.
     checks_hub_task: bool = False
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # The model used when none is given (the `local` provider's catalogue default).
+    default_model: str | None = None

@@ -1,10 +1,16 @@
-"""Providers that speak the OpenAI chat / completions protocol: one row each, quirks as hooks."""
+"""The OpenAI-compatible shapes (chat, completions, embeddings) and the providers that speak only
+them: one row each, quirks as hooks."""
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
-from omniinfer.providers._spec import Provider, TaskRoute
+from omniinfer._core.records import Response
+from omniinfer.providers._files import pick
+from omniinfer.providers._payload import json_body
+from omniinfer.providers._spec import PayloadHook, Prepared, Provider, ProviderCall, TaskRoute, native
+from omniinfer.tasks._common import decode_json
 
 
 def _schema_of(payload: dict[str, Any]) -> Any:
@@ -51,80 +57,79 @@ def non_strict_schema(payload: dict[str, Any], model_id: str) -> dict[str, Any]:
 
 
 def max_new_tokens_as_max_tokens(payload: dict[str, Any], model_id: str) -> dict[str, Any]:
-    payload["max_tokens"] = payload.pop("max_new_tokens", None)
+    """featherless-ai, deepinfra: the TGI name becomes OpenAI's, sent (null) even when unset."""
+    payload["max_tokens"] = payload.pop("max_new_tokens", payload.get("max_tokens"))
     return payload
 
 
-def _chat(route: str = "/v1/chat/completions", hook: Any = None) -> TaskRoute:
+def prompt_as_messages(payload: dict[str, Any], model_id: str) -> dict[str, Any]:
+    """text-generation on a chat-only route: the prompt becomes one user message."""
+    payload["messages"] = [{"role": "user", "content": payload.pop("prompt", "")}]
+    return payload
+
+
+def chat(route: str = "/v1/chat/completions", hook: PayloadHook | None = None) -> TaskRoute:
     return TaskRoute(route, hook, "chat")
 
 
-def _completions(route: str = "/v1/completions", hook: Any = None) -> TaskRoute:
+def completions(route: str = "/v1/completions", hook: PayloadHook | None = None) -> TaskRoute:
     return TaskRoute(route, hook, "completions")
 
 
+def _embeddings_body(call: ProviderCall) -> Prepared:
+    return json_body(call, {"input": call.inputs, **call.parameters, "model": call.target.model_id})
+
+
+def _embeddings_body_without_parameters(call: ProviderCall) -> Prepared:
+    return json_body(call, {"input": call.inputs, "model": call.target.model_id})
+
+
+def _embedding_vectors(call: ProviderCall, response: Response) -> Generator[Any, Any, Any]:
+    """`[d.embedding for d in data]`: the raw output the feature-extraction task turns into an array."""
+    data = decode_json(response, call.target.provider_id)
+    items = pick(data, ("data",), call, response)
+    return [pick(items, (i, "embedding"), call, response) for i in range(len(items))]
+    yield  # a generator like every result hook, though it needs no further request
+
+
+def embeddings(route: str = "/v1/embeddings", with_parameters: bool = True) -> TaskRoute:
+    """feature-extraction on an OpenAI-style `/embeddings` route."""
+    prepare = _embeddings_body if with_parameters else _embeddings_body_without_parameters
+    return native(route, prepare, _embedding_vectors)
+
+
 PROVIDERS = [
-    Provider("cerebras", "https://api.cerebras.ai", {"conversational": _chat()}),
+    Provider("cerebras", "https://api.cerebras.ai", {"conversational": chat()}),
     Provider(
         "cohere",
         "https://api.cohere.com",
-        {"conversational": _chat("/compatibility/v1/chat/completions", json_object_with_schema)},
+        {"conversational": chat("/compatibility/v1/chat/completions", json_object_with_schema)},
     ),
     Provider(
         "featherless-ai",
         "https://api.featherless.ai",
-        {"conversational": _chat(), "text-generation": _completions(hook=max_new_tokens_as_max_tokens)},
+        {"conversational": chat(), "text-generation": completions(hook=max_new_tokens_as_max_tokens)},
     ),
     Provider(
         "fireworks-ai",
         "https://api.fireworks.ai",
-        {"conversational": _chat("/inference/v1/chat/completions", json_object_with_schema)},
+        {"conversational": chat("/inference/v1/chat/completions", json_object_with_schema)},
     ),
-    Provider("groq", "https://api.groq.com", {"conversational": _chat("/openai/v1/chat/completions")}),
-    Provider("hyperbolic", "https://api.hyperbolic.xyz", {"conversational": _chat()}),
-    Provider(
-        "nebius",
-        "https://api.studio.nebius.ai",
-        {"conversational": _chat(hook=guided_json), "text-generation": _completions()},
-    ),
-    Provider(
-        "novita",
-        "https://api.novita.ai",
-        {
-            "conversational": _chat("/v3/openai/chat/completions"),
-            "text-generation": _completions("/v3/openai/completions"),
-        },
-    ),
-    Provider("nscale", "https://inference.api.nscale.com", {"conversational": _chat()}),
+    Provider("groq", "https://api.groq.com", {"conversational": chat("/openai/v1/chat/completions")}),
     Provider(
         "openai",
         "https://api.openai.com",
-        {"conversational": _chat()},
+        {"conversational": chat()},
         router_allowed=False,
         uses_hub_mapping=False,
     ),
-    Provider("sambanova", "https://api.sambanova.ai", {"conversational": _chat(hook=non_strict_schema)}),
     Provider(
-        "together",
-        "https://api.together.xyz",
-        {"conversational": _chat(hook=json_object_with_schema), "text-generation": _completions()},
+        "sambanova",
+        "https://api.sambanova.ai",
+        {"conversational": chat(hook=non_strict_schema), "feature-extraction": embeddings()},
     ),
-    Provider("baseten", "https://inference.baseten.co", {"conversational": _chat()}),
-    Provider(
-        "deepinfra",
-        "https://api.deepinfra.com",
-        {
-            "conversational": _chat("/v1/openai/chat/completions"),
-            "text-generation": _completions("/v1/openai/completions", max_new_tokens_as_max_tokens),
-        },
-    ),
-    Provider("ovhcloud", "https://oai.endpoints.kepler.ai.cloud.ovh.net", {"conversational": _chat()}),
-    Provider("publicai", "https://api.publicai.co", {"conversational": _chat()}),
-    Provider("scaleway", "https://api.scaleway.ai", {"conversational": _chat()}),
-    Provider(
-        "zai-org",
-        "https://api.z.ai",
-        {"conversational": _chat("/api/paas/v4/chat/completions")},
-        extra_headers={"Accept-Language": "en-US,en", "x-source-channel": "hugging_face"},
-    ),
+    Provider("baseten", "https://inference.baseten.co", {"conversational": chat()}),
+    Provider("ovhcloud", "https://oai.endpoints.kepler.ai.cloud.ovh.net", {"conversational": chat()}),
+    Provider("publicai", "https://api.publicai.co", {"conversational": chat()}),
+    Provider("scaleway", "https://api.scaleway.ai", {"conversational": chat(), "feature-extraction": embeddings()}),
 ]

@@ -30,6 +30,13 @@ def merge(base: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
     return base
 
 
+# A 2xx body made only of these keys is an error report, not a result (a job's status, which also
+# has `id`/`status`, is left to the job flow to judge).
+_ERROR_KEYS = frozenset(
+    {"error", "error_type", "errors", "message", "detail", "code", "type", "estimated_time", "warnings"}
+)
+
+
 def decode_json(response: Response, provider: str | None) -> Any:
     """The JSON body of a 2xx answer; a body that is not JSON, or a 200 that carries an error
     object instead of a result, becomes a typed error rather than a KeyError later."""
@@ -44,7 +51,7 @@ def decode_json(response: Response, provider: str | None) -> Any:
             url=response.url,
             provider=provider,
         ) from None
-    if isinstance(payload, dict) and payload.get("error") is not None and len(payload) <= 3:
+    if isinstance(payload, dict) and payload.get("error") is not None and payload.keys() <= _ERROR_KEYS:
         message = server_message(payload) or "error"
         raise InferenceHTTPError(
             f"{response.status} answer from {response.url} carries an error: {message}",
@@ -66,3 +73,25 @@ def expect(value: Any, kind: type[T], what: str, response: Response, provider: s
             provider=provider,
         )
     return value
+
+
+def check_text(value: Any, argument: str) -> None:
+    """Text tasks take text: refuse binary content (a common mix-up) with ValueError, other types
+    with TypeError, before anything is sent."""
+    if isinstance(value, str):
+        return
+    from omniinfer._core.inputs import is_binary_input
+
+    if is_binary_input(value):
+        raise ValueError(f"`{argument}` must be text (str): this task does not take binary input")
+    raise TypeError(f"`{argument}` must be a str, got {type(value).__name__}")
+
+
+def check_texts(values: Any, argument: str) -> list[str]:
+    """A non-empty list (or tuple) of str."""
+    if isinstance(values, str) or not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"`{argument}` must be a non-empty list of str")
+    for value in values:
+        if not isinstance(value, str):
+            raise TypeError(f"`{argument}` must hold str only, got {type(value).__name__}")
+    return list(values)

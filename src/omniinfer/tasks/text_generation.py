@@ -200,7 +200,7 @@ def _completions(
     choice = _first_choice(data)
     output = TextGenerationOutput.from_dict(
         {
-            "generated_text": choice.get("text", ""),
+            "generated_text": _choice_text(choice),
             "details": {"finish_reason": choice.get("finish_reason"), "seed": parameters.get("seed")},
         }
     )
@@ -217,6 +217,15 @@ def _openai_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
     if not mapped.get("stop"):
         mapped.pop("stop", None)
     return drop_none(mapped)
+
+
+def _choice_text(choice: dict[str, Any]) -> str:
+    """A completion's text; providers that serve text generation through their chat route (hyperbolic)
+    answer with a chat message instead."""
+    text = choice.get("text")
+    if text is None and isinstance(choice.get("message"), dict):
+        text = choice["message"].get("content")
+    return text or ""
 
 
 def _first_choice(data: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from omniinfer._core.context import ClientContext
 from omniinfer._core.optional import image_from_bytes
+from omniinfer.tasks._common import check_text
 from omniinfer.tasks._runner import Flow, TaskCall, run_task
 
 
@@ -23,8 +24,7 @@ def text_to_image(
     seed: int | None = None,
     extra_body: dict[str, Any] | None = None,
 ) -> Flow:
-    if not isinstance(prompt, str):
-        raise TypeError(f"`prompt` must be a str, got {type(prompt).__name__}")
+    check_text(prompt, "prompt")
     parameters = {
         "negative_prompt": negative_prompt,
         "height": height,
@@ -35,6 +35,13 @@ def text_to_image(
         "seed": seed,
         **(extra_body or {}),  # provider-specific keys travel with the parameters
     }
-    call = TaskCall("text-to-image", prompt, parameters, output="bytes", accept="image/png")
-    data = yield from run_task(ctx, call, model)
-    return image_from_bytes(data)
+    call = TaskCall(
+        "text-to-image",
+        prompt,
+        parameters,
+        output="bytes",
+        accept="image/png",
+        argument="prompt",
+        parse=image_from_bytes,
+    )
+    return (yield from run_task(ctx, call, model))

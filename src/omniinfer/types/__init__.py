@@ -1,6 +1,12 @@
 """Typed outputs of every task. Each is a dict whose fields are also attributes."""
 
 from omniinfer.types._base import BaseInferenceType
+from omniinfer.types.audio import (
+    AudioClassificationOutputElement,
+    AudioToAudioOutputElement,
+    AutomaticSpeechRecognitionOutput,
+    AutomaticSpeechRecognitionOutputChunk,
+)
 from omniinfer.types.chat_completion import (
     ChatCompletionOutput,
     ChatCompletionOutputComplete,
@@ -21,6 +27,16 @@ from omniinfer.types.chat_completion import (
     ChatCompletionStreamOutputTopLogprob,
     ChatCompletionStreamOutputUsage,
 )
+from omniinfer.types.text import (
+    FillMaskOutputElement,
+    QuestionAnsweringOutputElement,
+    SummarizationOutput,
+    TableQuestionAnsweringOutputElement,
+    TextClassificationOutputElement,
+    TokenClassificationOutputElement,
+    TranslationOutput,
+    ZeroShotClassificationOutputElement,
+)
 from omniinfer.types.text_generation import (
     TextGenerationOutput,
     TextGenerationOutputBestOfSequence,
@@ -31,8 +47,24 @@ from omniinfer.types.text_generation import (
     TextGenerationStreamOutputStreamDetails,
     TextGenerationStreamOutputToken,
 )
+from omniinfer.types.vision import (
+    DocumentQuestionAnsweringOutputElement,
+    ImageClassificationOutputElement,
+    ImageSegmentationOutputElement,
+    ImageToImageTargetSize,
+    ImageToTextOutput,
+    ImageToVideoTargetSize,
+    ObjectDetectionBoundingBox,
+    ObjectDetectionOutputElement,
+    VisualQuestionAnsweringOutputElement,
+    ZeroShotImageClassificationOutputElement,
+)
 
 __all__ = [
+    "AudioClassificationOutputElement",
+    "AudioToAudioOutputElement",
+    "AutomaticSpeechRecognitionOutput",
+    "AutomaticSpeechRecognitionOutputChunk",
     "BaseInferenceType",
     "ChatCompletionOutput",
     "ChatCompletionOutputComplete",
@@ -52,6 +84,19 @@ __all__ = [
     "ChatCompletionStreamOutputLogprobs",
     "ChatCompletionStreamOutputTopLogprob",
     "ChatCompletionStreamOutputUsage",
+    "DocumentQuestionAnsweringOutputElement",
+    "FillMaskOutputElement",
+    "ImageClassificationOutputElement",
+    "ImageSegmentationOutputElement",
+    "ImageToImageTargetSize",
+    "ImageToTextOutput",
+    "ImageToVideoTargetSize",
+    "ObjectDetectionBoundingBox",
+    "ObjectDetectionOutputElement",
+    "QuestionAnsweringOutputElement",
+    "SummarizationOutput",
+    "TableQuestionAnsweringOutputElement",
+    "TextClassificationOutputElement",
     "TextGenerationOutput",
     "TextGenerationOutputBestOfSequence",
     "TextGenerationOutputDetails",
@@ -60,4 +105,9 @@ __all__ = [
     "TextGenerationStreamOutput",
     "TextGenerationStreamOutputStreamDetails",
     "TextGenerationStreamOutputToken",
+    "TokenClassificationOutputElement",
+    "TranslationOutput",
+    "VisualQuestionAnsweringOutputElement",
+    "ZeroShotClassificationOutputElement",
+    "ZeroShotImageClassificationOutputElement",
 ]
