@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fixture_server import FixtureServer
+from omniinfer._core.fallback import BREAKER
 from omniinfer.routing import clear_hub_cache
 
 
@@ -39,6 +40,7 @@ def _isolated_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     # Each test's fixture server may reuse a port an earlier one had: no Hub answer crosses tests.
     clear_hub_cache()
+    BREAKER.reset()  # the circuit breaker is process-wide: each test starts with every provider closed
 
 
 @pytest.fixture

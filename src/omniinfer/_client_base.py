@@ -45,9 +45,10 @@ class ClientBase:
         base_url: str | None = None,
         api_key: str | None = None,
         max_retries: int = 2,
+        fallback: bool = False,
     ) -> None:
         self._ctx: ClientContext = make_context(
-            model, provider, token, timeout, headers, cookies, bill_to, base_url, api_key, max_retries
+            model, provider, token, timeout, headers, cookies, bill_to, base_url, api_key, max_retries, fallback
         )
         self._transport = self._new_transport()
 

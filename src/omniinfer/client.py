@@ -62,6 +62,10 @@ class InferenceClient(ClientBase):
         api_key: Alias of `token`.
         max_retries: How many times a call is sent again after a connection failure, a timeout, or a
             408/429/5xx answer (exponential backoff with jitter, honouring `Retry-After`). 0 disables.
+        fallback: With `provider="auto"`, run a call that failed on one provider (after its retries) on
+            the next provider that serves the model. A list of providers (`provider=["together",
+            "fireworks-ai"]`) always falls back, in its order. `result.response_meta.provider` says
+            which provider answered.
 
     Raises:
         ValueError: when both `model` and `base_url`, or both `token` and `api_key`, are given.
@@ -77,7 +81,7 @@ class InferenceClient(ClientBase):
 
     def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         arguments.pop("self")
-        return self._run(flow(self._ctx, **arguments), self._transport, self._ctx)
+        return self._run(lambda ctx: flow(ctx, **arguments), self._transport, self._ctx)
 
     def close(self) -> None:
         """Close the pooled connections. The client may still be used afterwards (it reconnects)."""

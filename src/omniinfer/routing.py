@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from omniinfer._core.context import ClientContext, is_url
+from omniinfer._core.fallback import choose
 from omniinfer._core.records import Request, Response
 from omniinfer.providers import (
     MappingEntry,
@@ -109,8 +110,8 @@ def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
         assert model is not None
         return endpoint_target(ctx, model)
     provider_name = ctx.provider
-    if isinstance(provider_name, list):  # a fallback list: its first entry is the one used here
-        provider_name = provider_name[0] if provider_name else None
+    if isinstance(provider_name, list):  # a fallback list: the first one not yet failed in this call
+        provider_name = choose(provider_name, ctx.excluded)
     if provider_name in (None, "auto"):
         provider_name = (yield from _auto_provider(ctx, task, model)) if model else "hf-inference"
     assert isinstance(provider_name, str)
@@ -258,10 +259,13 @@ def _auto_provider(ctx: ClientContext, task: str, model: str) -> Step:
     from omniinfer.providers import REGISTRY
 
     entries = yield from provider_mapping(ctx, model)
-    for entry in entries:
-        provider = REGISTRY.get(entry.provider)
-        if provider is not None and task in provider.tasks and entry.task in (None, task):
-            return entry.provider
+    serving = [
+        entry.provider
+        for entry in entries
+        if task in getattr(REGISTRY.get(entry.provider), "tasks", ()) and entry.task in (None, task)
+    ]
+    if serving:
+        return choose(serving, ctx.excluded) if ctx.fallback else serving[0]
     raise ValueError(
         f"No provider serves model {model!r} for task {task!r}"
         + (f" (mapped providers: {[e.provider for e in entries]})." if entries else ": no provider mapping found.")

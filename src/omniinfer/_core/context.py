@@ -20,7 +20,18 @@ def is_url(model: str | None) -> bool:
 class ClientContext:
     """A client's validated settings. The token stays out of the repr."""
 
-    __slots__ = ("_stored", "cookies", "explicit_token", "headers", "model", "provider", "retry", "timeout")
+    __slots__ = (
+        "_stored",
+        "cookies",
+        "excluded",
+        "explicit_token",
+        "fallback",
+        "headers",
+        "model",
+        "provider",
+        "retry",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -31,6 +42,8 @@ class ClientContext:
         cookies: dict[str, str] | None,
         timeout: Timeout,
         retry: RetryPolicy,
+        fallback: bool = False,
+        excluded: tuple[str, ...] = (),
     ) -> None:
         self.model = model
         self.provider = provider
@@ -39,7 +52,27 @@ class ClientContext:
         self.cookies = cookies
         self.timeout = timeout
         self.retry = retry
+        self.fallback = fallback  # try the next provider when one fails (see _core/fallback.py)
+        self.excluded = excluded  # providers that already failed during the current call
         self._stored: tuple[str | None] | None = None
+
+    def excluding(self, providers: tuple[str, ...]) -> ClientContext:
+        """This context for one fallback attempt: the same settings, some providers ruled out."""
+        if not providers:
+            return self
+        clone = ClientContext(
+            self.model,
+            self.provider,
+            self.explicit_token,
+            self.headers,
+            self.cookies,
+            self.timeout,
+            self.retry,
+            self.fallback,
+            providers,
+        )
+        clone._stored = self._stored
+        return clone
 
     def api_key(self) -> str | None:
         """The token to send: the one given to the client, else the stored one. The stored token is
@@ -67,6 +100,7 @@ def make_context(
     base_url: str | None,
     api_key: str | None,
     max_retries: int = 2,
+    fallback: bool = False,
 ) -> ClientContext:
     """Apply the reference client's argument rules: aliases, conflicts, billing header."""
     if model is not None and base_url is not None:
@@ -96,7 +130,9 @@ def make_context(
     if token is not None and not isinstance(token, str):
         raise TypeError(f"`token`/`api_key` must be a str, got {type(token).__name__}")
     if provider is not None and not isinstance(provider, (str, list)):
-        raise TypeError(f"`provider` must be a provider name (str), got {type(provider).__name__}")
+        raise TypeError(f"`provider` must be a provider name (str) or a list of them, got {type(provider).__name__}")
+    if isinstance(provider, list) and (not provider or not all(isinstance(p, str) for p in provider)):
+        raise ValueError(f"`provider` as a list must name at least one provider, got {provider!r}")
     merged = {"user-agent": USER_AGENT}
     merged.update(headers or {})
     if bill_to is not None:
@@ -127,4 +163,6 @@ def make_context(
         cookies=dict(cookies) if cookies else None,
         timeout=Timeout.of(timeout),
         retry=RetryPolicy(max_retries=max_retries),
+        # A list of providers always means "in this order, falling back"; "auto" falls back on request.
+        fallback=bool(fallback) or isinstance(provider, list),
     )

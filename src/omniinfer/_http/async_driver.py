@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from omniinfer._core.context import ClientContext
+from omniinfer._core.fallback import with_fallback
 from omniinfer._core.meta import AsyncStream, ResponseMeta, attach
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
 from omniinfer._core.retry import retrying
@@ -15,10 +16,11 @@ from omniinfer._http.async_transport import AsyncResponse, AsyncTransport
 from omniinfer.errors import InferenceError
 
 
-async def run(flow: Flow, transport: AsyncTransport, ctx: ClientContext) -> Any:
+async def run(factory: Callable[[ClientContext], Flow], transport: AsyncTransport, ctx: ClientContext) -> Any:
+    """Run the task flow `factory(ctx)` to its result (or its stream), with retries and fallback."""
     timeout = ctx.timeout
     deadline = deadline_of(timeout)
-    flow = retrying(flow, ctx.retry, deadline)
+    flow = retrying(with_fallback(factory, ctx), ctx.retry, deadline)
     hops = 0
     meta = ResponseMeta()
     try:

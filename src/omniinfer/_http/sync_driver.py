@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from omniinfer._core.context import ClientContext
+from omniinfer._core.fallback import with_fallback
 from omniinfer._core.meta import ResponseMeta, Stream, attach
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
 from omniinfer._core.retry import retrying
@@ -15,10 +16,11 @@ from omniinfer._http.sync_transport import SyncResponse, SyncTransport
 from omniinfer.errors import InferenceError
 
 
-def run(flow: Flow, transport: SyncTransport, ctx: ClientContext) -> Any:
+def run(factory: Callable[[ClientContext], Flow], transport: SyncTransport, ctx: ClientContext) -> Any:
+    """Run the task flow `factory(ctx)` to its result (or its stream), with retries and fallback."""
     timeout = ctx.timeout
     deadline = deadline_of(timeout)
-    flow = retrying(flow, ctx.retry, deadline)
+    flow = retrying(with_fallback(factory, ctx), ctx.retry, deadline)
     hops = 0
     meta = ResponseMeta()
     try:
