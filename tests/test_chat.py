@@ -19,26 +19,12 @@ from omniinfer import (
     ServerError,
     TextGenerationError,
 )
+from samples import CHUNK, COMPLETION
 
 MESSAGES = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "What is deep learning?"},
 ]
-CHUNK = {
-    "object": "chat.completion.chunk",
-    "id": "1",
-    "created": 1,
-    "model": "m",
-    "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}],
-}
-COMPLETION = {
-    "id": "x",
-    "object": "chat.completion",
-    "created": 1,
-    "model": "m",
-    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
-    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-}
 
 
 def test_hf_inference_no_stream(hub: FixtureServer, kind: str) -> None:

@@ -11,8 +11,8 @@ from clients import Runner
 from fixture_server import FixtureServer
 from omniinfer import BadRequestError, ServerError
 from omniinfer._core.fallback import BREAKER, CircuitBreaker
+from samples import HI, completion
 
-HI = [{"role": "user", "content": "hi"}]
 MODEL = "org/fallback-model"
 ROUTER = "router.huggingface.co"
 MAPPING = {
@@ -21,11 +21,6 @@ MAPPING = {
 }
 TOGETHER = "/together/v1/chat/completions"
 FIREWORKS = "/fireworks-ai/inference/v1/chat/completions"
-
-
-def completion(text: str) -> dict[str, object]:
-    choice = {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
-    return {"id": "x", "object": "chat.completion", "created": 1, "model": "m", "choices": [choice]}
 
 
 @pytest.fixture

@@ -27,9 +27,8 @@ from omniinfer._core.records import EventStream, Request, Response
 from omniinfer._core.stepping import redirect_target
 from omniinfer.tasks._common import decode_json
 from omniinfer.tasks.chat import _chunk_parser
+from samples import HI, ROUTE
 
-HI = [{"role": "user", "content": "hi"}]
-ROUTE = "/v1/chat/completions"
 COMPLETION_JSON = (
     b'{"id":"x","object":"chat.completion","created":1,"model":"m",'
     b'"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"ok"}}]}'

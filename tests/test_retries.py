@@ -13,17 +13,7 @@ from fixture_server import FixtureServer
 from omniinfer import BadRequestError, InferenceConnectionError, RateLimitError, ServerError
 from omniinfer._core.retry import RetryPolicy, retry_delay, server_wait
 from omniinfer.errors import InferenceHTTPError
-
-HI = [{"role": "user", "content": "hi"}]
-COMPLETION = {
-    "id": "x",
-    "object": "chat.completion",
-    "created": 1,
-    "model": "m",
-    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
-}
-CHUNK = {"choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}]}
-ROUTE = "/v1/chat/completions"
+from samples import CHUNK, COMPLETION, HI, ROUTE
 
 
 def test_503_with_retry_after_then_success(fixture_server: FixtureServer, kind: str) -> None:

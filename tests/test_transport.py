@@ -10,22 +10,7 @@ import pytest
 from clients import Runner
 from fixture_server import FixtureServer
 from omniinfer import InferenceConnectionError, InferenceTimeoutError, Timeout
-
-CHUNK = {
-    "object": "chat.completion.chunk",
-    "id": "1",
-    "created": 1,
-    "model": "m",
-    "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}],
-}
-COMPLETION = {
-    "id": "x",
-    "object": "chat.completion",
-    "created": 1,
-    "model": "m",
-    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
-}
-HI = [{"role": "user", "content": "hi"}]
+from samples import CHUNK, COMPLETION, HI
 
 
 def test_stalled_server_times_out(fixture_server: FixtureServer, kind: str) -> None:
