@@ -130,3 +130,17 @@ def test_stream_meta_has_time_to_first_token(fixture_server: FixtureServer) -> N
     meta = stream.response_meta
     assert meta.time_to_first_token is not None and meta.elapsed is not None
     assert meta.time_to_first_token <= meta.elapsed
+
+
+def test_each_attempt_is_logged_without_the_token(
+    fixture_server: FixtureServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    fixture_server.add("POST", ROUTE, status=503, json={"error": "busy"}, headers={"retry-after-ms": "1"}, times=1)
+    fixture_server.add("POST", ROUTE, json=COMPLETION)
+    secret = "sk-never-in-logs"
+    with caplog.at_level("DEBUG", logger="omniinfer"), Runner("sync", fixture_server.url, token=secret) as run:
+        run("chat_completion", HI)
+    attempts = [r.getMessage() for r in caplog.records if "(provider" in r.getMessage()]
+    assert len(attempts) == 2 and attempts[1].endswith("attempt 2)")
+    assert any("retrying" in r.getMessage() for r in caplog.records)
+    assert secret not in caplog.text

@@ -10,7 +10,10 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, TypeVar
 
+from omniinfer._core.logs import logger
 from omniinfer._core.records import Request
+
+DEBUG = 10  # logging.DEBUG, without importing logging at import time
 
 T = TypeVar("T")
 
@@ -56,6 +59,9 @@ class ResponseMeta:
         # A retry sends the very same Request object again; a new one (a poll, a download) restarts.
         self.attempts = self.attempts + 1 if request is self._last else 1
         self._last = request
+        log = logger()
+        if log.isEnabledFor(DEBUG):  # the URL only: headers hold the token
+            log.debug("%s %s (provider %s, attempt %d)", request.method, request.url, request.provider, self.attempts)
         if request.provider != "hub":
             self.provider = request.provider
             self.model = request.model or self.model
