@@ -51,6 +51,14 @@ FIGURES = [
         "µs",
         2,
     ),
+    (
+        "async streaming, per chunk, parsed into the typed chunk (CPU µs/chunk; the stream target)",
+        "astream",
+        "cpu_us_per_chunk",
+        5.0,
+        "µs",
+        2,
+    ),
 ]
 CONN_SCENARIOS = ("seq", "async256", "stream", "astream")
 IMPORT_SAMPLES, IMPORT_BUDGET_S = 15, 30.0
@@ -257,6 +265,8 @@ def verdict(value: float | None, target: float, unit: str, digits: int) -> str:
         return "not measured"
     if value <= target:
         return "**meets**"
+    if round(value - target, digits) == 0:
+        return f"**misses** by less than {fmt(10**-digits, unit, digits)} (shown rounded to the target)"
     return f"**misses**: {value / target:.1f}× the target (+{fmt(value - target, unit, digits)})"
 
 
@@ -345,7 +355,7 @@ def report(
         "seq wall µs/call",
         "async256 wall µs/call",
         "stream wall µs/chunk",
-        "astream CPU µs/chunk",
+        "astream wall µs/chunk",
     ]
     detail = ["| " + " | ".join(detail_head) + " |", "|---" * len(detail_head) + "|"]
     for c in clients:
@@ -358,7 +368,7 @@ def report(
             shown(c, "seq", "wall_us", "", 0),
             shown(c, "async256", "wall_us", "", 0),
             shown(c, "stream", "wall_us_per_chunk", "", 2),
-            shown(c, "astream", "cpu_us_per_chunk", "", 2),
+            shown(c, "astream", "wall_us_per_chunk", "", 2),
         ]
         detail.append("| " + " | ".join(x.strip() for x in row) + " |")
 
@@ -382,7 +392,7 @@ def report(
         f"{meta['repeat']} worker processes each; connections are summed over the repeats. "
         "Import lines timed: " + "; ".join(f"`{CLIENTS[c][1]}`" for c in clients) + ".",
         "",
-        "Details (bare module import, connections per timed phase, wall time, async streaming):",
+        "Details (bare module import, connections per timed phase, wall time):",
         "",
         *detail,
         "",

@@ -101,3 +101,23 @@ def test_server_closing_an_idle_connection_is_transparent(fixture_server: Fixtur
         for _ in range(3):
             assert run("chat_completion", HI).choices[0].message.content == "ok"
     assert fixture_server.connections_accepted == 2
+
+
+def test_a_request_the_server_resets_is_not_resent_once_per_pooled_connection(fixture_server: FixtureServer) -> None:
+    import asyncio
+
+    from omniinfer import AsyncInferenceClient
+
+    fixture_server.add("POST", "/v1/chat/completions", json=COMPLETION)
+    fixture_server.add("POST", "/poison/v1/chat/completions", reset=True)
+
+    async def main() -> None:
+        async with AsyncInferenceClient(max_retries=0) as client:
+            # Eight pooled connections, all idle and healthy.
+            await asyncio.gather(*(client.chat_completion(HI, model=fixture_server.url) for _ in range(8)))
+            with pytest.raises(InferenceConnectionError):
+                await client.chat_completion(HI, model=fixture_server.url + "/poison")
+
+    asyncio.run(main())
+    poisoned = [r for r in fixture_server.requests if r.path.startswith("/poison")]
+    assert len(poisoned) == 2  # the pooled attempt, then one fresh connection: never once per pooled one

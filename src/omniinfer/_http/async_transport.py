@@ -177,8 +177,9 @@ class AsyncTransport:
             return await send_async(self, request, read_timeout, deadline)
         origin = split_url(request.url)[0]
         payload = encode_request(request.method, request.url, request.headers, request.body)
+        fresh_only = False
         while True:
-            conn = self._take(origin)
+            conn = None if fresh_only else self._take(origin)
             if conn is None:
                 conn = await self._open(origin, connect_timeout, deadline, request)
             try:
@@ -192,8 +193,9 @@ class AsyncTransport:
                 ) from None
             except (OSError, InferenceConnectionError) as exc:
                 conn.close()
-                if conn.reused and conn.parser.buffered == 0:
-                    continue  # stale pooled connection: the request never reached the server
+                if conn.reused and conn.parser.buffered == 0 and not fresh_only:
+                    fresh_only = True  # a stale pooled connection: once more, on a new connection only
+                    continue
                 raise InferenceConnectionError(
                     f"Connection to {origin.host}:{origin.port} failed: {exc}",
                     url=request.url,

@@ -112,7 +112,10 @@ class ResponseParser:
         self.reset()
 
     def reset(self) -> None:
-        """Ready for the next response on the same connection (keeps unread bytes)."""
+        """Ready for the next response on the same connection (keeps unread bytes only)."""
+        if self._pos and self._pos >= len(self._buf):
+            self._buf = bytearray()  # an idle pooled connection should not hold its last answer
+            self._pos = 0
         self._head: Head | None = None
         self._mode = ""
         self._remaining = 0

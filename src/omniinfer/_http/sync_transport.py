@@ -137,8 +137,11 @@ class SyncTransport:
             return send_sync(self, request, read_timeout, deadline)
         origin = split_url(request.url)[0]
         payload = encode_request(request.method, request.url, request.headers, request.body)
+        fresh_only = False
         while True:
-            conn = self._take(origin) or self._open(origin, _remaining(deadline, connect_timeout), request.url)
+            conn = (None if fresh_only else self._take(origin)) or self._open(
+                origin, _remaining(deadline, connect_timeout), request.url
+            )
             try:
                 conn.sock.settimeout(_remaining(deadline, read_timeout))
                 conn.sock.sendall(payload)
@@ -150,9 +153,11 @@ class SyncTransport:
                 ) from None
             except (OSError, InferenceConnectionError) as exc:
                 conn.close()
-                # A pooled connection the server closed while idle fails before any answer: the
-                # request never reached the server, so sending it again on a new one is safe.
-                if conn.reused and conn.parser.buffered == 0:
+                # A pooled connection the server closed while idle fails before any answer: send
+                # once more, on a new connection (never again on the pool: a server that resets
+                # this very request must not receive it once per pooled connection).
+                if conn.reused and conn.parser.buffered == 0 and not fresh_only:
+                    fresh_only = True
                     continue
                 raise InferenceConnectionError(
                     f"Connection to {origin.host}:{origin.port} failed: {exc}",
