@@ -22,7 +22,7 @@ def fixture_server() -> Iterator[FixtureServer]:
         server.stop()
 
 
-from peers import llama_url  # noqa: E402,F401  (session fixture: the real llama.cpp server)
+from peers import llama_embeddings_url, llama_url  # noqa: E402,F401  (session fixtures: the real llama.cpp servers)
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,8 @@
 
 The integration tests need it; where it cannot be built or started they fail loudly (CI must not
 pass by skipping them). OMNIINFER_SKIP_PEERS=1 turns them into skips for a quick local run, and
-OMNIINFER_LLAMA_URL points them at a server that is already running.
+OMNIINFER_LLAMA_URL (chat) and OMNIINFER_LLAMA_EMBEDDINGS_URL (embeddings) point them at servers
+that are already running.
 """
 
 from __future__ import annotations
@@ -37,7 +38,18 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def llama_url() -> Iterator[str]:
     """Root URL (http://127.0.0.1:PORT) of a llama.cpp server with Qwen2.5-0.5B, tool template, temp 0."""
-    given = os.environ.get("OMNIINFER_LLAMA_URL")
+    yield from _llama_server("OMNIINFER_LLAMA_URL", "--chat-template-file", str(TOOLS_TEMPLATE), "--temp", "0")
+
+
+@pytest.fixture(scope="session")
+def llama_embeddings_url() -> Iterator[str]:
+    """Root URL of a llama.cpp server with Qwen2.5-0.5B serving `/v1/embeddings` (mean pooling, 896-d)."""
+    yield from _llama_server("OMNIINFER_LLAMA_EMBEDDINGS_URL", "--embeddings", "--pooling", "mean")
+
+
+def _llama_server(env_override: str, *server_args: str) -> Iterator[str]:
+    """Start llama.cpp with `server_args` for the session (or use the server `env_override` names)."""
+    given = os.environ.get(env_override)
     if given:
         yield given.rstrip("/")
         return
@@ -47,7 +59,7 @@ def llama_url() -> Iterator[str]:
     port = free_port()
     try:
         started = subprocess.run(
-            [str(script), str(port), "qwen", "--chat-template-file", str(TOOLS_TEMPLATE), "--temp", "0"],
+            [str(script), str(port), "qwen", *server_args],
             capture_output=True,
             text=True,
             timeout=900,  # the first run builds llama.cpp (about 5 minutes on 2 cores)

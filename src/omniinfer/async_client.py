@@ -189,7 +189,7 @@ class AsyncInferenceClient(ClientBase):
 
     async def feature_extraction(
         self,
-        text: str,
+        text: str | list[str],
         *,
         normalize: bool | None = None,
         prompt_name: str | None = None,
@@ -208,6 +208,12 @@ class AsyncInferenceClient(ClientBase):
         top_k: int | None = None,
     ) -> list[FillMaskOutputElement]:
         return await self._call(tasks.text.fill_mask, locals())  # type: ignore[no-any-return]
+
+    async def get_endpoint_info(self, *, model: str | None = None) -> dict[str, Any]:
+        return await self._call(tasks.endpoint.get_endpoint_info, locals())  # type: ignore[no-any-return]
+
+    async def health_check(self, model: str | None = None) -> bool:
+        return await self._call(tasks.endpoint.health_check, locals())  # type: ignore[no-any-return]
 
     async def image_classification(
         self,

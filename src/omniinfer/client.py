@@ -320,7 +320,7 @@ class InferenceClient(ClientBase):
 
     def feature_extraction(
         self,
-        text: str,
+        text: str | list[str],
         *,
         normalize: bool | None = None,
         prompt_name: str | None = None,
@@ -331,7 +331,9 @@ class InferenceClient(ClientBase):
         """Embed a text: a vector per text (sentence-transformers) or per token (transformers).
 
         Args:
-            text: The text to embed.
+            text: The text to embed. OpenAI-compatible servers (a base URL or model URL ending in `/v1`,
+                served at `/v1/embeddings`) and embedding providers also take a list of texts: one
+                row per text.
             normalize: Normalize the embeddings (text-embeddings-inference).
             prompt_name: The name of a prompt of the model's configuration to prepend (e.g. "query").
             truncate: Truncate inputs longer than the model accepts.
@@ -380,6 +382,49 @@ class InferenceClient(ClientBase):
             ' happiness'
         """
         return self._call(tasks.text.fill_mask, locals())  # type: ignore[no-any-return]
+
+    def get_endpoint_info(self, *, model: str | None = None) -> dict[str, Any]:
+        """What an endpoint says about itself: the JSON of `GET <url>/info` (TGI, TEI, Inference Endpoints).
+
+        Args:
+            model: The endpoint URL for this call (default: the client's). A Hub model id is refused:
+                the info comes from a running endpoint.
+
+        Returns:
+            A `dict`, as the server sent it (e.g. `model_id`, `max_input_tokens` for TGI).
+
+        Raises:
+            ValueError: no model, a model that is not a URL, or a provider other than the default or
+                "hf-inference".
+            InferenceHTTPError, InferenceTimeoutError, MalformedResponseError: as for every call.
+
+        Example:
+            >>> InferenceClient("http://localhost:8080").get_endpoint_info()["model_id"]
+            'meta-llama/Llama-3.1-8B-Instruct'
+        """
+        return self._call(tasks.endpoint.get_endpoint_info, locals())  # type: ignore[no-any-return]
+
+    def health_check(self, model: str | None = None) -> bool:
+        """Whether an endpoint is up: `GET <url>/health` answered 200.
+
+        Never raises for a dead endpoint: a refused connection, a timeout or an error status is
+        `False`, answered at once (no retries).
+
+        Args:
+            model: The endpoint URL to check (default: the client's). Only URLs are accepted.
+
+        Returns:
+            `True` on a 200 answer, `False` otherwise.
+
+        Raises:
+            ValueError: no model, a model that is not a URL, or a provider other than the default or
+                "hf-inference".
+
+        Example:
+            >>> InferenceClient("http://localhost:8080").health_check()
+            True
+        """
+        return self._call(tasks.endpoint.health_check, locals())  # type: ignore[no-any-return]
 
     def image_classification(
         self,

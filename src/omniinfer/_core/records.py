@@ -19,7 +19,7 @@ class Request:
     """One HTTP request, fully built. `secret` is the token carried in `headers` (if any), kept so
     that error messages can be scrubbed of it and it never follows a redirect to another host."""
 
-    __slots__ = ("body", "headers", "method", "model", "provider", "secret", "stream", "url")
+    __slots__ = ("body", "headers", "method", "model", "provider", "retryable", "secret", "stream", "url")
 
     def __init__(
         self,
@@ -31,8 +31,10 @@ class Request:
         provider: str | None = None,
         secret: str | None = None,
         model: str | None = None,
+        retryable: bool = True,
     ) -> None:
         self.model = model  # the provider-side model id, for the response's metadata
+        self.retryable = retryable  # False: a failure goes straight to the flow (health checks)
         self.method = method
         self.url = url
         self.headers = headers

@@ -106,7 +106,7 @@ def retrying(flow: Flow, policy: RetryPolicy, deadline: float | None) -> Flow:
                 try:
                     response = yield item
                 except InferenceError as error:
-                    delay = retry_delay(policy, attempt, error, deadline)
+                    delay = retry_delay(policy, attempt, error, deadline) if item.retryable else None
                     if delay is None:
                         item = flow.throw(error)
                         break

@@ -12,15 +12,19 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-def token_path() -> str:
-    explicit = os.environ.get("HF_TOKEN_PATH")
+def hf_home() -> str:
+    """The Hugging Face cache directory: `$HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else
+    `~/.cache/huggingface`."""
+    explicit = os.environ.get("HF_HOME")
     if explicit:
         return os.path.expanduser(explicit)
-    hf_home = os.environ.get("HF_HOME")
-    if hf_home:
-        return os.path.join(os.path.expanduser(hf_home), "token")
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(os.path.expanduser(cache), "huggingface", "token")
+    return os.path.join(os.path.expanduser(cache), "huggingface")
+
+
+def token_path() -> str:
+    explicit = os.environ.get("HF_TOKEN_PATH")
+    return os.path.expanduser(explicit) if explicit else os.path.join(hf_home(), "token")
 
 
 def stored_token() -> str | None:

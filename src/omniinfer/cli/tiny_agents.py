@@ -1,12 +1,15 @@
 """`tiny-agents run [PATH]` (also `omniinfer agent run [PATH]`): chat with an Agent in the terminal.
 
-PATH is a folder with `agent.json` (and optionally `PROMPT.md` or `AGENTS.md`) or a single JSON file;
-without it the reference client's default agent is used. Values for the config's `inputs` are asked
+PATH is a folder with `agent.json` (and optionally `PROMPT.md` or `AGENTS.md`), a single JSON file,
+or the id of an agent of the Hub dataset `tiny-agents/tiny-agents` (e.g. `julien-c/flux-schnell-generator`:
+downloaded into the Hugging Face cache, which later runs fall back to offline); without it the
+reference client's default agent is used. Values for the config's `inputs` are asked
 for first (an empty answer falls back to the environment variable named after the input).
 
 Keys: Ctrl+C once aborts the current turn, twice exits (code 130); end of input (Ctrl+D, or the end
 of piped stdin) exits with code 0. A bad config is one line on stderr and exit code 2; an MCP server
-that cannot be started, exit code 1.
+that cannot be started, or a Hub agent that cannot be had (unknown, or the Hub out of reach with
+nothing cached), exit code 1.
 
 Startup cost matters here (this module is imported by the `omniinfer` CLI): only the standard
 library is imported at module level; the agent, the config loader and the MCP SDK come when used.
@@ -46,7 +49,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, prog: str = PROG) -> None
         nargs="?",
         default=None,
         metavar="PATH",
-        help="a folder with agent.json (+ PROMPT.md or AGENTS.md) or a JSON file (default: built-in agent)",
+        help="a folder with agent.json (+ PROMPT.md or AGENTS.md), a JSON file, or the id of an agent of the "
+        "Hub dataset tiny-agents/tiny-agents, e.g. julien-c/flux-schnell-generator (default: built-in agent)",
     )
     parser.set_defaults(func=run_command, agent_prog=prog)
 
@@ -93,8 +97,21 @@ def run_command(args: argparse.Namespace) -> int:
     from omniinfer.mcp.config import ConfigError, load_agent_config
 
     prog = getattr(args, "agent_prog", None) or PROG
+    location = args.path
+    if location is not None and not os.path.exists(os.path.expanduser(location)):
+        from omniinfer.mcp.hub import HubAgentError, fetch_agent, is_agent_id
+
+        if is_agent_id(location):  # not a local path: an agent of the Hub dataset
+            try:
+                fetched = fetch_agent(location)
+            except HubAgentError as err:
+                print(f"{prog}: error: {err}", file=sys.stderr)
+                return EXIT_FAILURE
+            if fetched.warning:
+                print(f"{prog}: warning: {fetched.warning}", file=sys.stderr)
+            location = fetched.path
     try:
-        config = load_agent_config(args.path)
+        config = load_agent_config(location)
     except ConfigError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -154,7 +154,8 @@ def load_agent_config(path: str | Path | None) -> AgentConfig:
     elif location.is_file():
         config_file = location
     else:
-        # The reference also fetches agents from a Hub dataset; there is no Hub access here.
+        # Agents of the Hub dataset (`owner/name`) are fetched into the cache by the CLI first
+        # (omniinfer.mcp.hub), which then passes their folder here.
         raise ConfigError(location, None, "expected an agent folder or a JSON file, but nothing is there")
     text = _read_text(config_file)
     try:

@@ -26,7 +26,7 @@ def malformed(call: ProviderCall, response: Response, what: str, data: Any) -> M
     if len(preview) > 200:
         preview = preview[:200] + "..."
     return MalformedResponseError(
-        f"{call.target.provider_id} answered without {what}: {preview}",
+        f"{call.target.provider_id or 'The server'} answered without {what}: {preview}",
         url=response.url,
         provider=call.target.provider_id,
     )

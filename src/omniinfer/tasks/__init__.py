@@ -8,7 +8,18 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 _SUBMODULES = frozenset(
-    {"audio", "chat", "embeddings", "media", "tabular", "text", "text_generation", "text_to_image", "vision"}
+    {
+        "audio",
+        "chat",
+        "embeddings",
+        "endpoint",
+        "media",
+        "tabular",
+        "text",
+        "text_generation",
+        "text_to_image",
+        "vision",
+    }
 )
 
 
@@ -29,6 +40,9 @@ if TYPE_CHECKING:
     )
     from omniinfer.tasks import (
         embeddings as embeddings,
+    )
+    from omniinfer.tasks import (
+        endpoint as endpoint,
     )
     from omniinfer.tasks import (
         media as media,
