@@ -122,3 +122,18 @@ def test_chat_alias_is_chat_completion() -> None:
     client = InferenceClient()
     assert client.chat.completions.create.__doc__
     assert callable(client.chat.completions.create)
+
+
+def test_the_core_performs_no_io() -> None:
+    """The sans-I/O boundary: flows, providers, routing and tasks import no socket or event loop."""
+    code = (
+        "import sys, pkgutil, importlib\n"
+        "import omniinfer._core as core, omniinfer.tasks as tasks, omniinfer.providers as providers\n"
+        "for package in (core, tasks, providers):\n"
+        "    for info in pkgutil.iter_modules(package.__path__):\n"
+        "        importlib.import_module(package.__name__ + '.' + info.name)\n"
+        "importlib.import_module('omniinfer.routing')\n"
+        "print(','.join(m for m in ('socket', 'asyncio', 'ssl', 'http.client', 'selectors') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
