@@ -53,7 +53,7 @@ class AsyncInferenceClient(ClientBase):
 
     async def close(self) -> None:
         """Close the pooled connections. The client may still be used afterwards (it reconnects)."""
-        self._transport.close()
+        await self._transport.aclose()
         self._transport = self._new_transport()
 
     async def __aenter__(self) -> AsyncInferenceClient:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from omniinfer._core.records import Request
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
@@ -23,8 +24,9 @@ class _Timeout(Exception):
 
 
 class _Protocol(asyncio.Protocol):
-    def __init__(self, origin: Origin) -> None:
+    def __init__(self, origin: Origin, loop: asyncio.AbstractEventLoop) -> None:
         self.origin = origin
+        self.loop = loop  # a connection lives and dies with the event loop that opened it
         self.parser = ResponseParser()
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[None] | None = None
@@ -74,7 +76,7 @@ class _Protocol(asyncio.Protocol):
                 timer.cancel()
 
     def close(self) -> None:
-        if self.transport is not None:
+        if self.transport is not None and not self.loop.is_closed():
             self.transport.close()
         self.lost = True
 
@@ -160,9 +162,15 @@ class AsyncResponse:
 
 
 class AsyncTransport:
+    """Pooled connections per event loop. When a loop shuts down (`asyncio.run` ending), its idle
+    connections are closed while it still runs: a client made at module level and used by several
+    `asyncio.run()` calls gets new connections on each loop, never a dead one."""
+
     def __init__(self) -> None:
-        self._idle: dict[Origin, list[_Protocol]] = {}
+        self._idle: dict[tuple[asyncio.AbstractEventLoop, Origin], list[_Protocol]] = {}
+        self._loop_guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._closed = False
+        weakref.finalize(self, _close_all, self._idle)
 
     async def send(
         self,
@@ -181,6 +189,7 @@ class AsyncTransport:
         while True:
             conn = None if fresh_only else self._take(origin)
             if conn is None:
+                await self._guard_loop()
                 conn = await self._open(origin, connect_timeout, deadline, request)
             try:
                 assert conn.transport is not None
@@ -233,7 +242,7 @@ class AsyncTransport:
             timeout = _remaining(deadline, connect_timeout)
             _, protocol = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: _Protocol(origin),
+                    lambda: _Protocol(origin, loop),
                     origin.host,
                     origin.port,
                     ssl=ssl_context,
@@ -255,8 +264,28 @@ class AsyncTransport:
             ) from exc
         return protocol
 
+    async def _guard_loop(self) -> None:
+        """Close this loop's idle connections when the loop shuts down. An async generator is the
+        hook asyncio offers: `asyncio.run` closes every unfinished one (`shutdown_asyncgens`) while
+        the loop still runs, so the connections close cleanly instead of leaking past the loop."""
+        loop = asyncio.get_running_loop()
+        if loop in self._loop_guards:
+            return
+        guard = self._on_loop_end(loop)
+        self._loop_guards[loop] = guard
+        await guard.__anext__()
+
+    async def _on_loop_end(self, loop: asyncio.AbstractEventLoop) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            self._loop_guards.pop(loop, None)
+            for key in [key for key in self._idle if key[0] is loop]:
+                for conn in self._idle.pop(key):
+                    conn.close()
+
     def _take(self, origin: Origin) -> _Protocol | None:
-        idle = self._idle.get(origin)
+        idle = self._idle.get((asyncio.get_running_loop(), origin))
         while idle:
             conn = idle.pop()
             if not conn.lost:
@@ -265,7 +294,7 @@ class AsyncTransport:
         return None
 
     def _put(self, conn: _Protocol) -> None:
-        idle = self._idle.setdefault(conn.origin, [])
+        idle = self._idle.setdefault((conn.loop, conn.origin), [])
         if self._closed or len(idle) >= _MAX_IDLE_PER_ORIGIN:
             conn.close()
         else:
@@ -273,10 +302,21 @@ class AsyncTransport:
 
     def close(self) -> None:
         self._closed = True
-        idle, self._idle = self._idle, {}
-        for conns in idle.values():
-            for conn in conns:
-                conn.close()
+        _close_all(self._idle)
+
+    async def aclose(self) -> None:
+        """`close()`, and retire this loop's shutdown hook now rather than when the loop ends."""
+        self.close()
+        guard = self._loop_guards.pop(asyncio.get_running_loop(), None)
+        if guard is not None:
+            await guard.aclose()
+
+
+def _close_all(idle: dict[tuple[asyncio.AbstractEventLoop, Origin], list[_Protocol]]) -> None:
+    pooled = [conn for conns in idle.values() for conn in conns]
+    idle.clear()
+    for conn in pooled:
+        conn.close()
 
 
 def _reason(exc: BaseException | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 
 from omniinfer._core.records import Request
@@ -123,6 +124,8 @@ class SyncTransport:
         self._idle: dict[Origin, list[_Connection]] = {}
         self._lock = threading.Lock()
         self._closed = False
+        # A client dropped without close() must not leave its pooled sockets open.
+        weakref.finalize(self, _close_all, self._idle)
 
     def send(
         self,
@@ -216,7 +219,11 @@ class SyncTransport:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, {}
-        for conns in idle.values():
-            for conn in conns:
-                conn.close()
+            _close_all(self._idle)
+
+
+def _close_all(idle: dict[Origin, list[_Connection]]) -> None:
+    pooled = [conn for conns in idle.values() for conn in conns]
+    idle.clear()
+    for conn in pooled:
+        conn.close()

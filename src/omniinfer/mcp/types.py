@@ -12,7 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
-from omniinfer.types._base import BaseInferenceType
+from omniinfer.types.chat_completion import (
+    ChatCompletionInputFunctionDefinition,
+    ChatCompletionInputMessage,
+    ChatCompletionInputTool,
+    ChatCompletionInputToolCall,
+)
 
 ServerType = Literal["stdio", "sse", "http"]
 SERVER_TYPES: tuple[ServerType, ...] = ("stdio", "sse", "http")
@@ -56,7 +61,7 @@ class StreamableHTTPParameters(_UrlRequired, total=False):
     allowed_tools: list[str]
 
 
-class ToolFunction(BaseInferenceType):
+class ToolFunction(ChatCompletionInputFunctionDefinition):
     """The `function` part of an OpenAI function tool."""
 
     name: str
@@ -64,19 +69,19 @@ class ToolFunction(BaseInferenceType):
     parameters: dict[str, Any] | None
 
 
-class Tool(BaseInferenceType):
+class Tool(ChatCompletionInputTool):
     """An OpenAI function tool, as sent in the `tools` list of a chat completion request."""
 
     type: str
     function: ToolFunction
 
 
-class ToolCallFunction(BaseInferenceType):
+class ToolCallFunction(ChatCompletionInputFunctionDefinition):
     name: str
     arguments: str
 
 
-class ToolCall(BaseInferenceType):
+class ToolCall(ChatCompletionInputToolCall):
     """A complete tool call, as recorded in the assistant message of the conversation."""
 
     id: str
@@ -84,14 +89,8 @@ class ToolCall(BaseInferenceType):
     function: ToolCallFunction
 
 
-class ChatMessage(BaseInferenceType):
+class ChatMessage(ChatCompletionInputMessage):
     """A message of the conversation: what the agent appends to `messages` and yields for tool results."""
-
-    role: str
-    content: str | None
-    name: str | None
-    tool_call_id: str | None
-    tool_calls: list[ToolCall] | None
 
 
 def make_tool(name: str, description: str | None, parameters: dict[str, Any] | None) -> Tool:

@@ -8,6 +8,10 @@ from omniinfer.types.audio import (
     AutomaticSpeechRecognitionOutputChunk,
 )
 from omniinfer.types.chat_completion import (
+    ChatCompletionInputFunctionDefinition,
+    ChatCompletionInputMessage,
+    ChatCompletionInputTool,
+    ChatCompletionInputToolCall,
     ChatCompletionOutput,
     ChatCompletionOutputComplete,
     ChatCompletionOutputFunctionDefinition,
@@ -66,6 +70,10 @@ __all__ = [
     "AutomaticSpeechRecognitionOutput",
     "AutomaticSpeechRecognitionOutputChunk",
     "BaseInferenceType",
+    "ChatCompletionInputFunctionDefinition",
+    "ChatCompletionInputMessage",
+    "ChatCompletionInputTool",
+    "ChatCompletionInputToolCall",
     "ChatCompletionOutput",
     "ChatCompletionOutputComplete",
     "ChatCompletionOutputFunctionDefinition",

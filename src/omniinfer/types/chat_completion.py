@@ -6,6 +6,39 @@ from typing import Any
 
 from omniinfer.types._base import BaseInferenceType
 
+# --- inputs: what a conversation holds (the MCP client and Agent build these) ---------------------
+
+
+class ChatCompletionInputFunctionDefinition(BaseInferenceType):
+    name: str
+    arguments: Any
+    description: str | None
+    parameters: Any
+
+
+class ChatCompletionInputToolCall(BaseInferenceType):
+    function: ChatCompletionInputFunctionDefinition
+    id: str
+    type: str
+
+
+class ChatCompletionInputTool(BaseInferenceType):
+    function: ChatCompletionInputFunctionDefinition
+    type: str
+
+
+class ChatCompletionInputMessage(BaseInferenceType):
+    """One message of a conversation (a plain dict works as well wherever messages are accepted)."""
+
+    role: str
+    content: Any
+    name: str | None
+    tool_call_id: str | None
+    tool_calls: list[ChatCompletionInputToolCall] | None
+
+
+# --- outputs ---------------------------------------------------------------------------------------
+
 
 class ChatCompletionOutputFunctionDefinition(BaseInferenceType):
     name: str
@@ -128,6 +161,10 @@ class ChatCompletionStreamOutput(BaseInferenceType):
 
 
 __all__ = [
+    "ChatCompletionInputFunctionDefinition",
+    "ChatCompletionInputMessage",
+    "ChatCompletionInputTool",
+    "ChatCompletionInputToolCall",
     "ChatCompletionOutput",
     "ChatCompletionOutputComplete",
     "ChatCompletionOutputFunctionDefinition",
