@@ -37,6 +37,7 @@ def test_health_is_false_for_any_other_answer(fixture_server: FixtureServer, kin
     fixture_server.add("GET", "/health", host="tgi.local", status=status, body=b"")
     with Runner(kind) as run:
         assert run("health_check", fixture_server.host_url("tgi.local")) is False
+    assert len(fixture_server.requests) == 1  # a health check answers at once: never retried
 
 
 def test_health_of_a_dead_endpoint_is_false_and_quick(kind: str) -> None:
