@@ -54,6 +54,17 @@ def redirect_target(request: Request, response: Response, hops: int) -> Request 
     return Request("GET", url, headers, None, request.stream, request.provider, secret)
 
 
+def after_answer(flow: Flow, request: Request, response: Response, streaming: bool, hops: int) -> tuple[Any, int]:
+    """The flow's next item once `response` arrived, and the redirect count: a started stream goes to
+    the flow (which returns its EventStream), a redirect is followed, anything else is `advance`d."""
+    if streaming:
+        return flow.send(response), hops
+    follow = redirect_target(request, response, hops)
+    if follow is not None:
+        return follow, hops + 1
+    return advance(flow, request, response), 0
+
+
 def advance(flow: Flow, request: Request, response: Response) -> Any:
     """Hand an answer to the flow: a 2xx is sent in, anything else is thrown in as a typed error
     (so a flow may catch it, as the non-TGI fallback does). Returns the flow's next item;

@@ -11,7 +11,7 @@ from omniinfer._core.fallback import with_fallback
 from omniinfer._core.meta import AsyncStream, ResponseMeta, attach
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
 from omniinfer._core.retry import retrying
-from omniinfer._core.stepping import Flow, advance, deadline_of, redirect_target, sleep_for
+from omniinfer._core.stepping import Flow, after_answer, deadline_of, sleep_for
 from omniinfer._http.async_transport import AsyncResponse, AsyncTransport
 from omniinfer.errors import InferenceError
 
@@ -42,15 +42,7 @@ async def run(factory: Callable[[ClientContext], Flow], transport: AsyncTranspor
                 item = flow.throw(error)
                 continue
             response = Response(head.status, head.headers, body, answer.url)
-            if streaming:
-                item = flow.send(response)  # a streaming flow returns its EventStream now
-                continue
-            follow = redirect_target(request, response, hops)
-            if follow is not None:
-                item, hops = follow, hops + 1
-                continue
-            hops = 0
-            item = advance(flow, request, response)
+            item, hops = after_answer(flow, request, response, streaming, hops)
     except StopIteration as stop:
         result = stop.value
         if isinstance(result, EventStream):
