@@ -144,3 +144,11 @@ def test_each_attempt_is_logged_without_the_token(
     assert len(attempts) == 2 and attempts[1].endswith("attempt 2)")
     assert any("retrying" in r.getMessage() for r in caplog.records)
     assert secret not in caplog.text
+
+
+def test_last_response_meta_covers_plain_results(fixture_server: FixtureServer, kind: str) -> None:
+    fixture_server.add("POST", "/", json=[{"generated_text": "plain"}], headers={"X-Request-Id": "tg-1"})
+    with Runner(kind, fixture_server.url) as run:
+        assert run("text_generation", "x") == "plain"  # a str cannot carry attributes
+    meta = run.last_meta  # omniinfer.last_response_meta(), read in the calling thread or task
+    assert meta is not None and meta.request_id == "tg-1" and meta.status == 200

@@ -40,6 +40,7 @@ _LOCATIONS: dict[str, str] = {
     "AsyncInferenceClient": "omniinfer.async_client",
     "Timeout": "omniinfer._core.records",
     "ResponseMeta": "omniinfer._core.meta",
+    "last_response_meta": "omniinfer._core.meta",
     "MCPClient": "omniinfer.mcp.client",
     "Agent": "omniinfer.mcp.agent",
     **{name: "omniinfer.errors" for name in _ERRORS},
@@ -71,6 +72,7 @@ __all__ = sorted([*_LOCATIONS, "__version__"])  # output types are listed in omn
 
 if TYPE_CHECKING:
     from omniinfer._core.meta import ResponseMeta as ResponseMeta
+    from omniinfer._core.meta import last_response_meta as last_response_meta
     from omniinfer._core.records import Timeout as Timeout
     from omniinfer.async_client import AsyncInferenceClient as AsyncInferenceClient
     from omniinfer.client import InferenceClient as InferenceClient

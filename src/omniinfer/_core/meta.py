@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
 from omniinfer._core.logs import logger
@@ -86,11 +87,28 @@ class ResponseMeta:
         )
 
 
+# The metadata of the last call made in this thread (sync) or task (async), whatever its result's type.
+_LAST: ContextVar[ResponseMeta | None] = ContextVar("omniinfer_last_response_meta", default=None)
+
+
+def last_response_meta() -> ResponseMeta | None:
+    """The `ResponseMeta` of the last call made in this thread or asyncio task, for results that cannot
+    carry it themselves (a `str` from `text_generation`, bytes, images, arrays)."""
+    return _LAST.get()
+
+
+def started(meta: ResponseMeta) -> ResponseMeta:
+    """Record `meta` as this context's last call (a stream's, as soon as it is handed out)."""
+    _LAST.set(meta)
+    return meta
+
+
 def attach(result: Any, meta: ResponseMeta) -> Any:
     """Hang `meta` on a typed result (or on each typed element of a list result)."""
     from omniinfer.types._base import BaseInferenceType
 
     meta.finished()
+    _LAST.set(meta)
     if isinstance(result, BaseInferenceType):
         result.__dict__["_response_meta"] = meta
     elif isinstance(result, list):
@@ -107,10 +125,11 @@ class Stream(Generic[T]):
 
     def __init__(self, items: Iterator[T], meta: ResponseMeta) -> None:
         self._items = items
-        self.response_meta = meta
+        self.response_meta = started(meta)
 
-    def __iter__(self) -> Stream[T]:
-        return self
+    def __iter__(self) -> Iterator[T]:
+        # `for` loops take the generator itself: no extra Python call per streamed token.
+        return self._items
 
     def __next__(self) -> T:
         return next(self._items)
@@ -129,10 +148,11 @@ class AsyncStream(Generic[T]):
 
     def __init__(self, items: AsyncIterator[T], meta: ResponseMeta) -> None:
         self._items = items
-        self.response_meta = meta
+        self.response_meta = started(meta)
 
-    def __aiter__(self) -> AsyncStream[T]:
-        return self
+    def __aiter__(self) -> AsyncIterator[T]:
+        # `async for` takes the generator itself: no extra coroutine per streamed token.
+        return self._items
 
     async def __anext__(self) -> T:
         return await self._items.__anext__()
