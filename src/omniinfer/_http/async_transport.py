@@ -10,9 +10,11 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 from omniinfer._core.records import Request
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
+from omniinfer._http.proxy import Proxy, connect_request, proxy_for, tunnel_refused
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
 
 _MAX_IDLE_PER_ORIGIN = 512
@@ -34,6 +36,8 @@ class _Protocol(asyncio.Protocol):
         self.lost_exc: BaseException | None = None
         self.reused = False
         self.paused = False
+        # Set ("" or credentials) on a plain-http connection to a proxy: requests go in absolute form.
+        self.proxy_authorization: str | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -184,7 +188,6 @@ class AsyncTransport:
 
             return await send_async(self, request, read_timeout, deadline)
         origin = split_url(request.url)[0]
-        payload = encode_request(request.method, request.url, request.headers, request.body)
         fresh_only = False
         while True:
             conn = None if fresh_only else self._take(origin)
@@ -193,7 +196,9 @@ class AsyncTransport:
                 conn = await self._open(origin, connect_timeout, deadline, request)
             try:
                 assert conn.transport is not None
-                conn.transport.write(payload)
+                conn.transport.write(
+                    encode_request(request.method, request.url, request.headers, request.body, conn.proxy_authorization)
+                )
                 head = await self._read_head(conn, request.method, read_timeout, deadline)
             except _Timeout:
                 conn.close()
@@ -233,36 +238,63 @@ class AsyncTransport:
         self, origin: Origin, connect_timeout: float | None, deadline: float | None, request: Request
     ) -> _Protocol:
         loop = asyncio.get_running_loop()
+        proxy = proxy_for(origin)
+        peer = proxy.origin if proxy else origin
         ssl_context = None
         if origin.tls:
             from omniinfer._http.tls import default_context
 
             ssl_context = default_context()
+        direct_tls = ssl_context if proxy is None else None  # through a proxy, TLS starts after CONNECT
         try:
             timeout = _remaining(deadline, connect_timeout)
             _, protocol = await asyncio.wait_for(
                 loop.create_connection(
                     lambda: _Protocol(origin, loop),
-                    origin.host,
-                    origin.port,
-                    ssl=ssl_context,
-                    server_hostname=origin.host if ssl_context else None,
+                    peer.host,
+                    peer.port,
+                    ssl=direct_tls,
+                    server_hostname=origin.host if direct_tls else None,
                 ),
                 timeout,
             )
+            if proxy is not None and ssl_context is None:
+                protocol.proxy_authorization = proxy.authorization or ""
+            elif proxy is not None:
+                await self._tunnel(protocol, proxy, ssl_context, _remaining(deadline, connect_timeout), request)
         except (_Timeout, asyncio.TimeoutError):
             raise InferenceTimeoutError(
-                f"Timed out connecting to {origin.host}:{origin.port}",
+                f"Timed out connecting to {peer.host}:{peer.port}",
                 url=request.url,
                 provider=request.provider,
             ) from None
         except OSError as exc:
             raise InferenceConnectionError(
-                f"Could not connect to {origin.host}:{origin.port}: {exc}",
+                f"Could not connect to {peer.host}:{peer.port}: {exc}",
                 url=request.url,
                 provider=request.provider,
             ) from exc
         return protocol
+
+    async def _tunnel(
+        self, conn: _Protocol, proxy: Proxy, ssl_context: Any, timeout: float | None, request: Request
+    ) -> None:
+        """CONNECT through the proxy, then TLS end to end with the server over the tunnel."""
+        assert conn.transport is not None
+        conn.transport.write(connect_request(conn.origin, proxy))
+        while (head := conn.parser.head("CONNECT")) is None:
+            if conn.lost:
+                raise InferenceConnectionError("The proxy closed the connection during CONNECT", url=request.url)
+            await conn.wait(timeout)
+        if head.status != 200:
+            conn.close()
+            raise InferenceConnectionError(
+                tunnel_refused(head.status, head.reason, conn.origin, proxy), url=request.url
+            )
+        conn.parser = ResponseParser()
+        loop = asyncio.get_running_loop()
+        tls = await loop.start_tls(conn.transport, conn, ssl_context, server_hostname=conn.origin.host)
+        conn.transport = tls
 
     async def _guard_loop(self) -> None:
         """Close this loop's idle connections when the loop shuts down. An async generator is the

@@ -54,10 +54,20 @@ def split_url(url: str) -> tuple[Origin, str, str]:
     return Origin(scheme, host, port), target, host_header
 
 
-def encode_request(method: str, url: str, headers: dict[str, str], body: bytes | None) -> bytes:
-    """The bytes of one request: head and body together, so small requests go out in one write."""
+def encode_request(
+    method: str, url: str, headers: dict[str, str], body: bytes | None, proxy_authorization: str | None = None
+) -> bytes:
+    """The bytes of one request: head and body together, so small requests go out in one write.
+
+    `proxy_authorization` is given for an http URL sent through a proxy: the request line then holds
+    the absolute URL, as proxies expect, and the proxy's credentials go along (empty: none needed).
+    """
     _, target, host_header = split_url(url)
+    if proxy_authorization is not None:
+        target = url
     lines = [f"{method} {target} HTTP/1.1\r\nHost: {host_header}\r\n"]
+    if proxy_authorization:
+        lines.append(f"Proxy-Authorization: {proxy_authorization}\r\n")
     for name, value in headers.items():
         if "\r" in value or "\n" in value:
             raise ValueError(f"Header {name!r} holds a line break")
@@ -152,7 +162,7 @@ class ResponseParser:
             break
         self._head = head
         headers = head.headers
-        if method == "HEAD" or head.status in (204, 304):
+        if method in ("HEAD", "CONNECT") or head.status in (204, 304):
             self._mode = "none"
             self.complete = True
         elif "chunked" in headers.get("transfer-encoding", "").lower():

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from omniinfer._core.records import Request
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
+from omniinfer._http.proxy import Proxy, connect_request, proxy_for, tunnel_refused
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
 
 _RECV = 65536
@@ -17,13 +18,16 @@ _MAX_IDLE_PER_ORIGIN = 32
 
 
 class _Connection:
-    __slots__ = ("origin", "parser", "reused", "sock")
+    __slots__ = ("origin", "parser", "proxy_authorization", "reused", "sock")
 
-    def __init__(self, origin: Origin, sock: socket.socket) -> None:
+    def __init__(self, origin: Origin, sock: socket.socket, proxy_authorization: str | None = None) -> None:
         self.origin = origin
         self.sock = sock
         self.parser = ResponseParser()
         self.reused = False
+        # Set ("" or credentials) when this is a plain-http connection to a proxy: requests then go in
+        # absolute form. A tunnelled (CONNECT) connection speaks to the server itself: None.
+        self.proxy_authorization = proxy_authorization
 
     def close(self) -> None:
         try:
@@ -139,7 +143,6 @@ class SyncTransport:
 
             return send_sync(self, request, read_timeout, deadline)
         origin = split_url(request.url)[0]
-        payload = encode_request(request.method, request.url, request.headers, request.body)
         fresh_only = False
         while True:
             conn = (None if fresh_only else self._take(origin)) or self._open(
@@ -147,6 +150,9 @@ class SyncTransport:
             )
             try:
                 conn.sock.settimeout(_remaining(deadline, read_timeout))
+                payload = encode_request(
+                    request.method, request.url, request.headers, request.body, conn.proxy_authorization
+                )
                 conn.sock.sendall(payload)
                 head = self._read_head(conn, request.method, read_timeout, deadline)
             except TimeoutError:
@@ -182,13 +188,19 @@ class SyncTransport:
             conn.sock.settimeout(_remaining(deadline, read_timeout))
 
     def _open(self, origin: Origin, timeout: float | None, url: str) -> _Connection:
+        proxy = proxy_for(origin)
+        peer = proxy.origin if proxy else origin
         try:
-            sock = socket.create_connection((origin.host, origin.port), timeout=timeout)
+            sock = socket.create_connection((peer.host, peer.port), timeout=timeout)
         except TimeoutError:
-            raise InferenceTimeoutError(f"Timed out connecting to {origin.host}:{origin.port}", url=url) from None
+            raise InferenceTimeoutError(f"Timed out connecting to {peer.host}:{peer.port}", url=url) from None
         except OSError as exc:
-            raise InferenceConnectionError(f"Could not connect to {origin.host}:{origin.port}: {exc}", url=url) from exc
+            raise InferenceConnectionError(f"Could not connect to {peer.host}:{peer.port}: {exc}", url=url) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if proxy is not None and not origin.tls:
+            return _Connection(origin, sock, proxy.authorization or "")
+        if proxy is not None:
+            self._tunnel(sock, origin, proxy, url)
         if origin.tls:
             from omniinfer._http.tls import default_context
 
@@ -198,6 +210,26 @@ class SyncTransport:
                 sock.close()
                 raise InferenceConnectionError(f"TLS with {origin.host} failed: {exc}", url=url) from exc
         return _Connection(origin, sock)
+
+    def _tunnel(self, sock: socket.socket, origin: Origin, proxy: Proxy, url: str) -> None:
+        """CONNECT through the proxy; TLS then runs end to end with the server."""
+        parser = ResponseParser()
+        try:
+            sock.sendall(connect_request(origin, proxy))
+            while (head := parser.head("CONNECT")) is None:
+                data = sock.recv(_RECV)
+                if not data:
+                    raise InferenceConnectionError("The proxy closed the connection during CONNECT", url=url)
+                parser.receive(data)
+        except TimeoutError:
+            sock.close()
+            raise InferenceTimeoutError(f"Timed out opening a tunnel through {proxy.origin.host}", url=url) from None
+        except OSError as exc:
+            sock.close()
+            raise InferenceConnectionError(f"Tunnel through {proxy.origin.host} failed: {exc}", url=url) from exc
+        if head.status != 200:
+            sock.close()
+            raise InferenceConnectionError(tunnel_refused(head.status, head.reason, origin, proxy), url=url)
 
     def _take(self, origin: Origin) -> _Connection | None:
         with self._lock:
