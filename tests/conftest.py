@@ -35,6 +35,8 @@ def _isolated_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "HF_HUB_DISABLE_IMPLICIT_TOKEN",
         "HF_ENDPOINT",
         "OMNIINFER_ROUTER_URL",
+        # Tests talk to loopback servers: a proxy set on the machine must not come in between.
+        *(name for proxy in ("http_proxy", "https_proxy", "all_proxy") for name in (proxy, proxy.upper())),
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
