@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from peers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("OMNIINFER_SHARED", REPO.parent / "shared"))
@@ -36,12 +37,6 @@ def peer_unavailable(reason: str) -> NoReturn:
     if os.environ.get("OMNIINFER_SKIP_PEERS") == "1":
         pytest.skip(reason)
     pytest.fail(f"{reason} (set OMNIINFER_SKIP_PEERS=1 to skip peer tests locally)", pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # ---- processes ---------------------------------------------------------------------------------

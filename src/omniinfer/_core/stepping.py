@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from omniinfer._core.http_errors import error_from_response
 from omniinfer._core.records import Request, Response, Sleep, Timeout
+from omniinfer.errors import InferenceTimeoutError
 
 Flow = Generator[Request | Sleep, Response | None, Any]
 
@@ -23,6 +24,19 @@ _SECRET_HEADERS = ("authorization", "x-key", "api-key", "x-api-key", "cookie")
 
 def deadline_of(timeout: Timeout) -> float | None:
     return None if timeout.total is None else time.monotonic() + timeout.total
+
+
+def wait_budget(
+    deadline: float | None, limit: float | None, expired: type[Exception] = InferenceTimeoutError
+) -> float | None:
+    """How long one wait for I/O may last: the tighter of its own limit and what is left before the
+    call's deadline; `expired` is raised once the deadline has passed."""
+    if deadline is None:
+        return limit
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("Deadline exceeded")
+    return left if limit is None else min(left, limit)
 
 
 def sleep_for(item: Sleep, deadline: float | None) -> float:

@@ -7,12 +7,12 @@ one future per wait, with deadlines as loop timers rather than `wait_for` tasks 
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from omniinfer._core.records import Request
+from omniinfer._core.stepping import wait_budget
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer._http.proxy import Proxy, connect_request, proxy_for, tunnel_refused
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
@@ -90,15 +90,6 @@ def _expire(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(_Timeout())
 
 
-def _remaining(deadline: float | None, limit: float | None) -> float | None:
-    if deadline is None:
-        return limit
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise _Timeout()
-    return left if limit is None else min(left, limit)
-
-
 class AsyncResponse:
     __slots__ = ("_conn", "_deadline", "_read_timeout", "_transport", "head", "url")
 
@@ -135,7 +126,7 @@ class AsyncResponse:
                 if conn.lost:
                     parser.eof()
                     continue
-                await conn.wait(_remaining(self._deadline, wait))
+                await conn.wait(wait_budget(self._deadline, wait, _Timeout))
         except _Timeout:
             self.close()
             raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
@@ -232,7 +223,7 @@ class AsyncTransport:
                 raise InferenceConnectionError(
                     f"Server closed the connection without answering{_reason(conn.lost_exc)}"
                 )
-            await conn.wait(_remaining(deadline, read_timeout))
+            await conn.wait(wait_budget(deadline, read_timeout, _Timeout))
 
     async def _open(
         self, origin: Origin, connect_timeout: float | None, deadline: float | None, request: Request
@@ -247,7 +238,7 @@ class AsyncTransport:
             ssl_context = default_context()
         direct_tls = ssl_context if proxy is None else None  # through a proxy, TLS starts after CONNECT
         try:
-            timeout = _remaining(deadline, connect_timeout)
+            timeout = wait_budget(deadline, connect_timeout, _Timeout)
             _, protocol = await asyncio.wait_for(
                 loop.create_connection(
                     lambda: _Protocol(origin, loop),
@@ -261,7 +252,9 @@ class AsyncTransport:
             if proxy is not None and ssl_context is None:
                 protocol.proxy_authorization = proxy.authorization or ""
             elif proxy is not None:
-                await self._tunnel(protocol, proxy, ssl_context, _remaining(deadline, connect_timeout), request)
+                await self._tunnel(
+                    protocol, proxy, ssl_context, wait_budget(deadline, connect_timeout, _Timeout), request
+                )
         except (_Timeout, asyncio.TimeoutError):
             raise InferenceTimeoutError(
                 f"Timed out connecting to {peer.host}:{peer.port}",

@@ -23,7 +23,6 @@ import asyncio
 import importlib
 import queue
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit
 
 from omniinfer._core.jsonutil import dumps
 from omniinfer._core.records import Request
+from omniinfer._core.stepping import wait_budget
 from omniinfer._http.async_transport import AsyncResponse
 from omniinfer._http.h1 import Head
 from omniinfer._http.sync_transport import SyncResponse
@@ -192,12 +192,10 @@ def _engine(owner: object) -> LocalEngine:
 
 
 def _budget(deadline: float | None, limit: float | None, url: str) -> float | None:
-    if deadline is None:
-        return limit
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise InferenceTimeoutError(f"Deadline exceeded waiting for {url}", url=url, provider="local")
-    return left if limit is None else min(left, limit)
+    try:
+        return wait_budget(deadline, limit)
+    except InferenceTimeoutError:
+        raise _timed_out(url) from None
 
 
 def _timed_out(url: str) -> InferenceTimeoutError:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import weakref
 from collections.abc import Iterator
 
 from omniinfer._core.records import Request
+from omniinfer._core.stepping import wait_budget
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer._http.proxy import Proxy, connect_request, proxy_for, tunnel_refused
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
@@ -34,16 +34,6 @@ class _Connection:
             self.sock.close()
         except OSError:
             pass
-
-
-def _remaining(deadline: float | None, limit: float | None) -> float | None:
-    """The tighter of a per-wait limit and what is left before the deadline."""
-    if deadline is None:
-        return limit
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise InferenceTimeoutError("Deadline exceeded")
-    return left if limit is None else min(left, limit)
 
 
 class SyncResponse:
@@ -82,7 +72,7 @@ class SyncResponse:
                     wait = self._read_timeout
                 if parser.complete:
                     break
-                conn.sock.settimeout(_remaining(self._deadline, wait))
+                conn.sock.settimeout(wait_budget(self._deadline, wait))
                 data = conn.sock.recv(_RECV)
                 if not data:
                     parser.eof()
@@ -146,10 +136,10 @@ class SyncTransport:
         fresh_only = False
         while True:
             conn = (None if fresh_only else self._take(origin)) or self._open(
-                origin, _remaining(deadline, connect_timeout), request.url
+                origin, wait_budget(deadline, connect_timeout), request.url
             )
             try:
-                conn.sock.settimeout(_remaining(deadline, read_timeout))
+                conn.sock.settimeout(wait_budget(deadline, read_timeout))
                 payload = encode_request(
                     request.method, request.url, request.headers, request.body, conn.proxy_authorization
                 )
@@ -185,7 +175,7 @@ class SyncTransport:
             if not data:
                 raise InferenceConnectionError("Server closed the connection without answering")
             parser.receive(data)
-            conn.sock.settimeout(_remaining(deadline, read_timeout))
+            conn.sock.settimeout(wait_budget(deadline, read_timeout))
 
     def _open(self, origin: Origin, timeout: float | None, url: str) -> _Connection:
         proxy = proxy_for(origin)

@@ -7,7 +7,6 @@ fetched with no credentials at all.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Generator
 from typing import Any
@@ -15,18 +14,16 @@ from typing import Any
 from omniinfer._core.records import Request, Response
 from omniinfer.errors import MalformedResponseError
 from omniinfer.providers._spec import ProviderCall, ResultHook
-from omniinfer.tasks._common import decode_json
+from omniinfer.tasks import _shapes as shapes
+from omniinfer.tasks._common import decode_json, preview
 
 Step = Generator[Any, Any, Any]
 Path = tuple[str | int, ...]
 
 
 def malformed(call: ProviderCall, response: Response, what: str, data: Any) -> MalformedResponseError:
-    preview = repr(data)
-    if len(preview) > 200:
-        preview = preview[:200] + "..."
     return MalformedResponseError(
-        f"{call.target.provider_id or 'The server'} answered without {what}: {preview}",
+        f"{call.target.provider_id or 'The server'} answered without {what}: {preview(data)}",
         url=response.url,
         provider=call.target.provider_id,
     )
@@ -53,12 +50,10 @@ def _describe(path: Path) -> str:
 
 
 def b64_bytes(value: Any, call: ProviderCall, response: Response) -> bytes:
-    if isinstance(value, str):
-        try:
-            return base64.b64decode(value, validate=False)
-        except (binascii.Error, ValueError):
-            pass
-    raise malformed(call, response, "a base64 result", value)
+    try:
+        return shapes.b64_bytes(value)
+    except (TypeError, binascii.Error, ValueError):
+        raise malformed(call, response, "a base64 result", value) from None
 
 
 def download(call: ProviderCall, url: Any, response: Response) -> Step:

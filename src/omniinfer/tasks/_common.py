@@ -12,6 +12,12 @@ from omniinfer.errors import InferenceHTTPError, MalformedResponseError
 T = TypeVar("T")
 
 
+def preview(value: Any, limit: int = 200) -> str:
+    """A short repr of an unexpected answer, for error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def drop_none(params: dict[str, Any]) -> dict[str, Any]:
     """Parameters with None values removed, recursively through nested dicts."""
     return {k: drop_none(v) if type(v) is dict else v for k, v in params.items() if v is not None}

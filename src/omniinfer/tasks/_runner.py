@@ -16,7 +16,7 @@ from omniinfer.errors import MalformedResponseError
 from omniinfer.providers import ProviderCall
 from omniinfer.providers._jobs import job_deadline
 from omniinfer.routing import resolve
-from omniinfer.tasks._common import decode_json, drop_none
+from omniinfer.tasks._common import decode_json, drop_none, preview
 
 Flow = Generator[Request, Response, Any]
 
@@ -83,7 +83,7 @@ def run_task(ctx: ClientContext, call: TaskCall, model: str | None) -> Flow:
     except (KeyError, IndexError, TypeError, ValueError, OSError) as exc:
         # OSError: Pillow's "cannot identify image file" for a body that is not an image.
         raise MalformedResponseError(
-            f"Unexpected {call.task} answer from {response.url}: {exc} (got {_preview(raw)})",
+            f"Unexpected {call.task} answer from {response.url}: {exc} (got {preview(raw)})",
             url=response.url,
             provider=target.provider_id,
         ) from None
@@ -102,11 +102,6 @@ def binary_task(
     """The shape the binary-input tasks share: content in any accepted form, loaded before the call."""
     call = TaskCall(task, content, parameters, binary=True, argument=argument, parse=parse, hf_body=hf_body)
     return (yield from run_task(ctx, call, model))
-
-
-def _preview(raw: Any) -> str:
-    text = repr(raw)
-    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _has_accept(headers: dict[str, str]) -> bool:
