@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,6 +70,7 @@ def _llama_server(env_override: str, *server_args: str) -> Iterator[str]:
     if started.returncode != 0:
         _unavailable(f"llama.cpp peer failed to start: {started.stderr.strip()[-2000:]}")
     pid = int(started.stdout.strip().splitlines()[-1])
+    watch(pid)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -76,3 +78,18 @@ def _llama_server(env_override: str, *server_args: str) -> Iterator[str]:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+
+
+_WATCHDOGS: list[subprocess.Popen[bytes]] = []  # kept: a collected Popen of a live process warns
+
+
+def watch(server_pid: int) -> None:
+    """Have the server stopped when this test process dies, however it dies (see watchdog.py)."""
+    watchdog = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("watchdog.py")), str(os.getpid()), str(server_pid)],
+        start_new_session=True,  # not in pytest's process group: it must outlive a killed run
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _WATCHDOGS.append(watchdog)

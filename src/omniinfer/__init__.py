@@ -24,6 +24,7 @@ _ERRORS = (
     "InferenceHTTPError",
     "InferenceTimeoutError",
     "JobFailedError",
+    "LocalEngineCrashError",
     "MalformedResponseError",
     "NotFoundError",
     "OverloadedError",

@@ -15,6 +15,7 @@
     ├── InferenceConnectionError (also ConnectionError)  no connection, or it broke mid-answer
     ├── IncompleteStreamError                        a stream ended without its terminator
     ├── JobFailedError                               a provider's job (image, video...) reported failure
+    ├── LocalEngineCrashError                        llama.cpp crashed on the model in a test process
     └── MalformedResponseError                       a 2xx answer we cannot decode
 
 Bad arguments raise ValueError/TypeError/FileNotFoundError before any request is sent.
@@ -132,6 +133,38 @@ class IncompleteStreamError(InferenceError):
 
 class JobFailedError(InferenceError):
     """A provider's asynchronous job (image, video, ...) ended in failure; the message is the provider's."""
+
+
+class LocalEngineCrashError(InferenceError):
+    """The `local` provider's engine (llama.cpp, native code) crashed on the model in a test process,
+    so the model was not loaded in the caller's. `signal_name` says how it died (SIGILL: built for
+    CPU features this machine lacks), `fix_command` is the command that reinstalls it portably."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        signal_name: str,
+        model: str,
+        fix_command: str,
+        url: str | None = None,
+        provider: str | None = "local",
+    ) -> None:
+        super().__init__(message, url=url, provider=provider)
+        self.signal_name = signal_name
+        self.model = model
+        self.fix_command = fix_command
+
+    def __reduce__(self) -> tuple[object, ...]:  # keyword-only fields survive pickling
+        return (_rebuild_crash, (str(self), self.signal_name, self.model, self.fix_command, self.url, self.provider))
+
+
+def _rebuild_crash(
+    message: str, signal_name: str, model: str, fix_command: str, url: str | None, provider: str | None
+) -> LocalEngineCrashError:
+    return LocalEngineCrashError(
+        message, signal_name=signal_name, model=model, fix_command=fix_command, url=url, provider=provider
+    )
 
 
 class MalformedResponseError(InferenceError):

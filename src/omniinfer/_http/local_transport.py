@@ -25,6 +25,7 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,12 +35,13 @@ from omniinfer._core.stepping import wait_budget
 from omniinfer._http.async_transport import AsyncResponse
 from omniinfer._http.h1 import Head
 from omniinfer._http.sync_transport import SyncResponse
-from omniinfer.errors import InferenceTimeoutError
-from omniinfer.local import calls, models
+from omniinfer.errors import InferenceTimeoutError, LocalEngineCrashError
+from omniinfer.local import calls, models, preflight
+from omniinfer.local.hub import HubModelNotFound
 from omniinfer.local.install import InstallError
 
 END = object()  # the last item of every answer
-Item = object  # a Head, then body pieces (bytes), then END
+Item = object  # a Head, then body pieces (bytes), then END; or an exception for the reader to raise
 Answer = Generator[Item, None, None]
 Put = Callable[[Item], None]
 
@@ -66,6 +68,7 @@ class LocalEngine:
     def __init__(self) -> None:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omniinfer-local")
         self._models: dict[tuple[str, bool], Any] = {}
+        self._paths: dict[models.Found, Path] = {}
 
     def submit(self, request: Request, put: Put) -> threading.Event:
         """Queue the request's job; its answer goes to `put`. Returns the job's cancel flag."""
@@ -93,8 +96,11 @@ class LocalEngine:
         except (calls.BadRequest, ValueError) as exc:
             yield from _error(400, str(exc))
             return
-        except models.ModelNotFound as exc:
+        except (models.ModelNotFound, HubModelNotFound) as exc:
             yield from _error(404, str(exc))
+            return
+        except LocalEngineCrashError as exc:  # raised as it is: no status describes it
+            yield exc
             return
         except InstallError as exc:
             yield from _error(503, f"could not install model {call.model!r}: {exc}")
@@ -119,11 +125,14 @@ class LocalEngine:
             chunks.close()
         yield b"data: [DONE]\n\n"
 
-    def _model(self, found: Any, embedding: bool) -> Any:
-        path = models.materialise(found)
+    def _model(self, found: models.Found, embedding: bool) -> Any:
+        path = self._paths.get(found)
+        if path is None:  # installed or downloaded once per client (a Hub model: one listing call)
+            path = self._paths[found] = models.materialise(found)
         key = (str(path), embedding)
         llama = self._models.get(key)
         if llama is None:
+            preflight.check(path)  # a model that crashes the engine must not crash this process
             llama = self._models[key] = models.load(path, embedding)
         return llama
 
@@ -237,10 +246,13 @@ class LocalSyncResponse(SyncResponse):
 
     def _next(self, wait: float | None) -> Item:
         try:
-            return self._channel.get(timeout=wait)
+            item = self._channel.get(timeout=wait)
         except queue.Empty:
             self.close()
             raise _timed_out(self.url) from None
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
     def iter_bytes(self, first_wait: float | None = None) -> Iterator[bytes]:
         wait = first_wait if first_wait is not None else self._read_timeout
@@ -296,17 +308,19 @@ class LocalAsyncResponse(AsyncResponse):
 
     async def _next(self, wait: float | None) -> Item:
         try:
-            return self._channel.get_nowait()
+            item = self._channel.get_nowait()
         except asyncio.QueueEmpty:
-            pass
-        try:
-            return await asyncio.wait_for(self._channel.get(), wait)
-        except asyncio.TimeoutError:
-            self.close()
-            raise _timed_out(self.url) from None
-        except BaseException:
-            self.close()  # cancelled: stop generating for nobody
-            raise
+            try:
+                item = await asyncio.wait_for(self._channel.get(), wait)
+            except asyncio.TimeoutError:
+                self.close()
+                raise _timed_out(self.url) from None
+            except BaseException:
+                self.close()  # cancelled: stop generating for nobody
+                raise
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
     async def iter_bytes(self, first_wait: float | None = None) -> AsyncIterator[bytes]:
         wait = first_wait if first_wait is not None else self._read_timeout

