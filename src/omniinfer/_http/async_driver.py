@@ -62,7 +62,7 @@ async def _events(
                     yield item
             if events.error is not None:
                 raise events.error
-        for item in events.finish():
+        for item in events.finish(clean=answer.head.framed):
             yield item
         meta.finished()
         if events.error is not None:

@@ -59,7 +59,7 @@ def _events(answer: SyncResponse, events: EventStream[Any], timeout: Timeout, me
                 yield from items
             if events.error is not None:
                 raise events.error
-        yield from events.finish()
+        yield from events.finish(clean=answer.head.framed)
         meta.finished()
         if events.error is not None:
             raise events.error

@@ -115,8 +115,6 @@ def _tgi(
         if stream:
             raise ValueError(f"Model {key!r} is not served by text-generation-inference: it cannot stream.")
         _drop_rejected(parameters, rejected, key)
-    if stream and "details" not in (rejected or ()):
-        parameters["details"] = True  # the final event's details mark the end of the stream
     while True:
         body = dumps({"inputs": prompt, "parameters": drop_none(parameters), "stream": stream})
         try:
@@ -195,7 +193,9 @@ def _completions(
     provider = target.provider_id
     response = yield target.request(dumps(payload), stream=stream, url=url)
     if stream:
-        return EventStream(_completion_chunk_parser(details, url, provider), url=url, provider=provider)
+        return EventStream(
+            _completion_chunk_parser(details, url, provider), url=url, provider=provider, ends=_carries_details
+        )
     data = decode_json(response, provider)
     choice = _first_choice(data)
     output = TextGenerationOutput.from_dict(
@@ -205,6 +205,11 @@ def _completions(
         }
     )
     return output if details else output.generated_text
+
+
+def _carries_details(item: Any) -> bool:
+    """A streamed item with details (the last one carries them); plain text cannot tell."""
+    return getattr(item, "details", None) is not None
 
 
 def _openai_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
