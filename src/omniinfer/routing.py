@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from omniinfer._core.context import ClientContext, is_url
+from omniinfer._core.context import USER_AGENT, ClientContext, is_url
 from omniinfer._core.fallback import choose
 from omniinfer._core.records import Request, Response
 from omniinfer.providers import (
@@ -88,7 +88,7 @@ _mapping_lock = threading.Lock()
 
 
 def _base_headers(ctx: ClientContext) -> dict[str, str]:
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", "user-agent": USER_AGENT}
     headers.update(ctx.headers)
     if ctx.cookies:
         headers["cookie"] = "; ".join(f"{k}={v}" for k, v in ctx.cookies.items())
@@ -167,7 +167,7 @@ def _hub_headers(ctx: ClientContext) -> dict[str, str]:
     # The Hub sorts the mapping by the user's preferences when it knows who asks. Only an hf_ token
     # goes there: a provider's key never leaves for another host.
     key = ctx.api_key()
-    headers = {"user-agent": ctx.headers.get("user-agent", "omniinfer")}
+    headers = {"user-agent": ctx.headers.get("user-agent", USER_AGENT)}
     if key and key.startswith("hf_"):
         headers["authorization"] = f"Bearer {key}"
     return headers

@@ -78,18 +78,23 @@ class Timeout(NamedTuple):
     """Deadlines of one call, in seconds (None: no limit).
 
     `connect` bounds opening a connection, `read` bounds each wait for data, `first_token` bounds
-    the wait for the first event of a stream, `total` bounds the whole call.
+    the wait for the first event of a stream, `total` bounds the whole call, retries included.
+    `stream_total`: whether `total` still bounds a stream once its first piece has arrived (False
+    for a plain number: a long generation is never cut while its tokens keep coming).
     """
 
     connect: float | None = None
     read: float | None = None
     first_token: float | None = None
     total: float | None = None
+    stream_total: bool = True
 
     @classmethod
     def of(cls, value: float | Timeout | None) -> Timeout:
-        """A plain number bounds connecting and each wait for data (as in the Hugging Face client);
-        use `Timeout(total=...)` to bound the whole call."""
+        """A plain number `n` means what the Hugging Face guide says: the call gives up after `n`
+        seconds. It bounds the whole of a call that is not streamed (retries included); for a
+        stream it bounds the wait for the answer to start and each wait between chunks, never the
+        stream's whole length. Use `Timeout(...)` to set each phase."""
         if value is None:
             return _NO_TIMEOUT
         if isinstance(value, Timeout):
@@ -97,7 +102,7 @@ class Timeout(NamedTuple):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"timeout must be a positive number of seconds or a Timeout, got {value!r}")
         seconds = float(value)
-        return cls(connect=seconds, read=seconds)
+        return cls(connect=seconds, read=seconds, total=seconds, stream_total=False)
 
 
 _NO_TIMEOUT = Timeout()
