@@ -334,6 +334,8 @@ class InferenceClient(ClientBase):
         truncate: bool | None = None,
         truncation_direction: Literal["Left", "Right"] | None = None,
         model: str | None = None,
+        dimensions: int | None = None,
+        encoding_format: Literal["float", "base64"] | None = None,
     ) -> NDArray[np.float32]:
         """Embed a text: a vector per text (sentence-transformers) or per token (transformers).
 
@@ -346,6 +348,10 @@ class InferenceClient(ClientBase):
             truncate: Truncate inputs longer than the model accepts.
             truncation_direction: Which side to truncate: "Left" or "Right".
             model: Hub id or endpoint URL for this call (default: the client's, else a recommended model).
+            dimensions: The size of the embeddings, for models that can shorten them (OpenAI-style
+                servers and providers, recent text-embeddings-inference).
+            encoding_format: "float" or "base64": how the server sends the vectors (OpenAI-style);
+                the result is the same array either way.
 
         Returns:
             A `numpy.ndarray` of float32, shaped as the server answered (e.g. `(1, dim)` or

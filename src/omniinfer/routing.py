@@ -104,6 +104,17 @@ def endpoint_target(ctx: ClientContext, url: str) -> Target:
     return Target(url.rstrip("/") or url, headers, None, None, None, token)
 
 
+def destination(ctx: ClientContext, model: str | None) -> tuple[str | None, str | None]:
+    """(where a call goes, the model to name in its body) for a call's `model=`.
+
+    A client made with an endpoint URL (`base_url=`, a URL model) sends every task there: a model id
+    given to the call then names the model the endpoint should run, in the body. A URL given to the
+    call replaces the client's; otherwise the call's model wins over the client's."""
+    if is_url(ctx.model) and model is not None and not is_url(model):
+        return ctx.model, model
+    return model or ctx.model, None
+
+
 def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
     """The Target for `task` with `model` (a Hub id, a URL, or None)."""
     if is_url(model):
