@@ -104,3 +104,18 @@ def test_which_timeouts_may_have_been_processed() -> None:
     assert may_have_been_processed(InferenceTimeoutError("read"), post)
     assert not may_have_been_processed(ConnectTimeoutError("connect"), post)  # never sent
     assert not may_have_been_processed(InferenceTimeoutError("read"), get)  # safe to repeat
+
+
+def test_first_token_and_total_phases_are_named(fixture_server: FixtureServer, kind: str) -> None:
+    fixture_server.add("POST", ROUTE, sse=[chunk()], stall_after_chunks=0)  # the head at once, then nothing
+    with (
+        Runner(kind, fixture_server.url, timeout=Timeout(first_token=0.3), max_retries=0) as run,
+        pytest.raises(InferenceTimeoutError, match=r"after 0\.3s \(waiting for the first token\)"),
+    ):
+        run("chat_completion", HI, stream=True)
+    fixture_server.add("POST", ROUTE, json=COMPLETION, delay=3)
+    with (
+        Runner(kind, fixture_server.url, timeout=Timeout(read=5, total=0.3), max_retries=0) as run,
+        pytest.raises(InferenceTimeoutError, match=r"after 0\.3s \(for the whole call\)"),
+    ):
+        run("chat_completion", HI)
