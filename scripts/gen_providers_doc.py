@@ -69,7 +69,7 @@ credentials.
 
 A `Retry-After` header on a pending answer replaces the interval. A job reported as failed raises
 `InferenceError` at once. Every job has a deadline, counted from the start of the call: the client's
-`timeout` (`Timeout.total` if set, else the per-read timeout a plain number sets), or
+`timeout` (a plain number, or `Timeout.total` if set, else `Timeout.read`), or
 **{default} seconds** when the client has none. Past it, `InferenceTimeoutError` is raised.
 """
 

@@ -165,6 +165,8 @@ def test_providers_and_tasks_tables(home: dict[str, str]) -> None:
     rows = {line.split()[0]: line for line in tasks.stdout.splitlines()[2:]}
     assert "chat_completion" in rows["conversational"] and "local" in rows["conversational"]
     assert "text_to_image" in rows["text-to-image"]
+    assert len(rows) == 29  # every task method of the client
+    assert "hf-inference" in rows["tabular-regression"]
 
 
 def test_help_does_not_import_the_client() -> None:

@@ -3,6 +3,9 @@ the fixture server, and the vectors of a real llama.cpp server started with `--e
 
 from __future__ import annotations
 
+import base64
+import struct
+
 import numpy as np
 import pytest
 
@@ -80,6 +83,47 @@ def test_the_root_url_keeps_the_tei_route(fixture_server: FixtureServer) -> None
         vectors = client.feature_extraction("a")
     assert vectors.shape == (1, 2)
     assert fixture_server.requests[0].json() == {"inputs": "a"}
+
+
+def _b64(values: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+def test_dimensions_and_base64_encoding(fixture_server: FixtureServer, kind: str) -> None:
+    # huggingface_hub 2.x arguments: sent as asked; base64 vectors read back into the same array.
+    answer = {"data": [{"index": 0, "embedding": _b64([0.5, -1.0])}, {"index": 1, "embedding": _b64([2.0, 0.25])}]}
+    fixture_server.add("POST", "/v1/embeddings", host="llm.local", json=answer)
+    with Runner(kind, base_url=fixture_server.host_url("llm.local") + "/v1") as run:
+        vectors = run("feature_extraction", ["a", "b"], dimensions=2, encoding_format="base64", model="e")
+    assert vectors.dtype == np.float32 and vectors.tolist() == [[0.5, -1.0], [2.0, 0.25]]
+    sent = fixture_server.requests[0].json()
+    assert sent == {"input": ["a", "b"], "dimensions": 2, "encoding_format": "base64", "model": "e"}
+
+
+def test_dimensions_go_to_a_tei_endpoint_too(fixture_server: FixtureServer, kind: str) -> None:
+    fixture_server.add("POST", "/", host="tei.local", json=[[0.5, 0.25]])
+    with Runner(kind, fixture_server.host_url("tei.local")) as run:
+        run("feature_extraction", "a", dimensions=2)
+    assert fixture_server.requests[0].json() == {"inputs": "a", "dimensions": 2}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"dimensions": 0}, "dimensions"), ({"dimensions": "2"}, "dimensions"), ({"encoding_format": "hex"}, "encoding")],
+)
+def test_bad_dimensions_or_encoding_fail_early(
+    fixture_server: FixtureServer, kwargs: dict[str, object], match: str
+) -> None:
+    with InferenceClient(fixture_server.url + "/v1") as client, pytest.raises(ValueError, match=match):
+        client.feature_extraction("a", **kwargs)  # type: ignore[arg-type]
+    assert fixture_server.requests == []
+
+
+def test_undecodable_base64_is_a_typed_error(fixture_server: FixtureServer) -> None:
+    fixture_server.add("POST", "/v1/embeddings", host="llm.local", json={"data": [{"embedding": "%%%"}]})
+    with InferenceClient(base_url=fixture_server.host_url("llm.local") + "/v1") as client:
+        with pytest.raises(MalformedResponseError, match="base64"):
+            client.feature_extraction("a", encoding_format="base64")
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,6 @@ Each fault is run on both clients; docs/reliability.md lists them with what the 
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,6 +23,7 @@ from omniinfer._core.records import EventStream, Request, Response
 from omniinfer._core.stepping import redirect_target
 from omniinfer.tasks._common import decode_json
 from omniinfer.tasks.chat import _chunk_parser
+from probes import raw_server
 from samples import HI, ROUTE
 
 COMPLETION_JSON = (
@@ -78,47 +75,6 @@ def test_non_json_event_in_a_stream(fixture_server: FixtureServer, kind: str) ->
 # --- bytes cut at every boundary, over a real socket ---------------------------------------------------
 
 
-def _raw_server(response: bytes, pieces: list[int]) -> Iterator[str]:
-    """Answer each request with `response`, written in pieces of the given sizes (TCP_NODELAY)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.05)  # so the thread notices `stop` promptly
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                conn.settimeout(2)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                head, _, rest = data.partition(b"\r\n\r\n")
-                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-                while len(rest) < length:
-                    rest += conn.recv(65536)
-                offset = 0
-                for size in pieces:
-                    conn.sendall(response[offset : offset + size])
-                    offset += size
-                    stop.wait(0.001)
-                conn.sendall(response[offset:])
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    listener.close()
-    thread.join(timeout=5)
-
-
 SSE_BODY = (
     b'data: {"choices":[{"index":0,"delta":{"content":"he"}}]}\r\n\r\n'
     b'data: {"choices":[{"index":0,"delta":{"content":"llo"}}]}\n\n'
@@ -141,14 +97,14 @@ JSON_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-L
 
 @pytest.mark.parametrize("cut", range(0, len(STREAM_RESPONSE), 7))
 def test_stream_split_at_any_byte(cut: int, kind: str) -> None:
-    for url in _raw_server(STREAM_RESPONSE, [cut, 1, 1, 2, 3, 5]):
+    for url in raw_server(STREAM_RESPONSE, [cut, 1, 1, 2, 3, 5]):
         with Runner(kind, url, max_retries=0) as run:
             chunks = run("chat_completion", HI, stream=True)
         assert "".join(c.choices[0].delta.content for c in chunks) == "hello"
 
 
 def test_response_one_byte_at_a_time(kind: str) -> None:
-    for url in _raw_server(JSON_RESPONSE, [1] * len(JSON_RESPONSE)):
+    for url in raw_server(JSON_RESPONSE, [1] * len(JSON_RESPONSE)):
         with Runner(kind, url, max_retries=0) as run:
             out = run("chat_completion", HI)
         assert isinstance(out, ChatCompletionOutput) and out.choices[0].message.content == "ok"
@@ -156,7 +112,7 @@ def test_response_one_byte_at_a_time(kind: str) -> None:
 
 def test_stream_closed_without_last_chunk(kind: str) -> None:
     truncated = STREAM_RESPONSE[: STREAM_RESPONSE.index(b"data: [DONE]")]
-    for url in _raw_server(truncated, []):
+    for url in raw_server(truncated, []):
         with Runner(kind, url, max_retries=0) as run, pytest.raises((IncompleteStreamError, InferenceConnectionError)):
             run("chat_completion", HI, stream=True)
 

@@ -254,7 +254,7 @@ def test_never_ready_stops_at_the_deadline(hub: FixtureServer, kind: str, job: J
     scripted.on_poll_host(job.poll, job.pending)  # no Retry-After: the provider's own interval
     started = time.monotonic()
     with pytest.raises(InferenceTimeoutError, match="deadline") as error:
-        _run(kind, scripted, timeout=1.0)
+        _run(kind, scripted, timeout=1.5)  # long enough for one poll at the slowest interval (1 s)
     assert time.monotonic() - started < 3.0
     assert error.value.provider == job.provider
     assert scripted.polls()

@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 from clients import Runner
 from fixture_server import FixtureServer
 from omniinfer import BadRequestError, InferenceConnectionError, RateLimitError, ServerError
+from omniinfer._core.records import Request
 from omniinfer._core.retry import RetryPolicy, retry_delay, server_wait
 from omniinfer.errors import InferenceHTTPError
 from samples import CHUNK, COMPLETION, HI, ROUTE
+
+POST = Request("POST", "http://127.0.0.1/v1/chat/completions", {})
 
 
 def test_503_with_retry_after_then_success(fixture_server: FixtureServer, kind: str) -> None:
@@ -94,7 +97,7 @@ def test_server_wait_forms() -> None:
 def test_backoff_is_bounded(attempt: int, retries: int) -> None:
     policy = RetryPolicy(max_retries=retries)
     error = ServerError("x", status_code=503)
-    delay = retry_delay(policy, attempt, error, None)
+    delay = retry_delay(policy, attempt, error, None, POST)
     if attempt >= retries:
         assert delay is None
     else:
@@ -103,7 +106,7 @@ def test_backoff_is_bounded(attempt: int, retries: int) -> None:
 
 def test_deadline_stops_retrying() -> None:
     error = ServerError("x", status_code=503, headers={"retry-after": "5"})
-    assert retry_delay(RetryPolicy(), 0, error, time.monotonic() + 1) is None
+    assert retry_delay(RetryPolicy(), 0, error, time.monotonic() + 1, POST) is None
 
 
 def test_response_meta_on_results_and_streams(fixture_server: FixtureServer, kind: str) -> None:

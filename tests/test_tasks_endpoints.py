@@ -372,3 +372,34 @@ def test_every_task_method_is_covered() -> None:
     for method in TASK_METHODS:
         assert callable(getattr(InferenceClient, method)) and callable(getattr(AsyncInferenceClient, method))
         assert getattr(InferenceClient, method).__doc__, method
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_a_model_given_to_a_call_stays_on_the_clients_endpoint(
+    fixture_server: FixtureServer, kind: str, case: Case
+) -> None:
+    # A client made for an endpoint sends every task there; `model=` names the model in the body.
+    with Runner(kind, _serve(fixture_server, case)) as run:
+        run(case.method, *case.args, model="org/served-model", **case.kwargs)
+    [sent] = fixture_server.requests
+    assert (sent.host, sent.path) == ("", "/endpoint")  # the fixture server itself, not a mounted host
+    if isinstance(case.sent, bytes):
+        assert sent.body == case.sent  # a raw binary body has no room for it
+    else:
+        assert sent.json() == {**case.sent, "model": "org/served-model"}
+
+
+@pytest.mark.parametrize("route", ["", "/v1"], ids=["tgi", "openai"])
+def test_text_generation_with_a_model_stays_on_the_base_url(
+    fixture_server: FixtureServer, kind: str, route: str
+) -> None:
+    if route:
+        completion = {"choices": [{"index": 0, "text": " there", "finish_reason": "stop"}]}
+        fixture_server.add("POST", "/v1/completions", json=completion)
+    else:
+        fixture_server.add("POST", "/", json=[{"generated_text": " there"}])
+    with Runner(kind, base_url=fixture_server.url + route) as run:
+        assert run("text_generation", "hi", model="m") == " there"
+    [sent] = fixture_server.requests
+    assert sent.path == (route + "/completions" if route else "/")
+    assert sent.json()["model"] == "m"

@@ -358,5 +358,5 @@ def test_every_served_task_has_a_recorded_case() -> None:
 
     covered = {case.method.replace("_", "-") for case in CASES} | {"conversational", "text-generation", "text-to-image"}
     # Served without a recording: checked with scripted answers in test_tasks_scripted.py.
-    scripted = {"fill-mask", "question-answering", "tabular-classification", "image-to-image"}
+    scripted = {"fill-mask", "question-answering", "tabular-classification", "tabular-regression", "image-to-image"}
     assert set(REGISTRY["hf-inference"].tasks) <= covered | scripted

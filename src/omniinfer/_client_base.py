@@ -5,10 +5,13 @@ generated into async_client.py by scripts/gen_async_client.py."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omniinfer._core.context import ClientContext, make_context
 from omniinfer._core.records import Timeout
+
+if TYPE_CHECKING:
+    from omniinfer._http.proxy import ProxySettings
 
 
 class _Completions:
@@ -44,12 +47,17 @@ class ClientBase:
         bill_to: str | None = None,
         base_url: str | None = None,
         api_key: str | None = None,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         fallback: bool = False,
+        proxies: str | Mapping[str, str] | None = None,
+        trust_env: bool = True,
     ) -> None:
         self._ctx: ClientContext = make_context(
             model, provider, token, timeout, headers, cookies, bill_to, base_url, api_key, max_retries, fallback
         )
+        from omniinfer._http.proxy import proxy_settings  # with the transport, not with `import omniinfer`
+
+        self._proxies: ProxySettings = proxy_settings(proxies, trust_env)
         self._transport = self._new_transport()
 
     def _new_transport(self) -> Any:
@@ -64,7 +72,13 @@ class ClientBase:
         return self._ctx.provider
 
     @property
+    def token(self) -> str | None:
+        """The token (or `api_key`) given to the client; None when it uses the stored one."""
+        return self._ctx.explicit_token
+
+    @property
     def headers(self) -> dict[str, str]:
+        """The headers given to the client (and `X-HF-Bill-To`); changing them changes later calls."""
         return self._ctx.headers
 
     @property
@@ -72,8 +86,18 @@ class ClientBase:
         return self._ctx.cookies
 
     @property
-    def timeout(self) -> Timeout:
-        return self._ctx.timeout
+    def timeout(self) -> float | Timeout | None:
+        """The timeout as given (`30`, a `Timeout`, or None)."""
+        return self._ctx.given_timeout
+
+    @property
+    def proxies(self) -> str | dict[str, str] | None:
+        """The proxies as given (None: the environment's, unless `trust_env=False`)."""
+        return self._proxies.given
+
+    @property
+    def trust_env(self) -> bool:
+        return self._proxies.trust_env
 
     @property
     def chat(self) -> _Chat:

@@ -54,7 +54,7 @@ class AsyncInferenceClient(ClientBase):
         from omniinfer._http.async_transport import AsyncTransport
 
         self._run = async_driver.run
-        return AsyncTransport()
+        return AsyncTransport(self._proxies)
 
     async def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         arguments.pop("self")
@@ -196,6 +196,8 @@ class AsyncInferenceClient(ClientBase):
         truncate: bool | None = None,
         truncation_direction: Literal["Left", "Right"] | None = None,
         model: str | None = None,
+        dimensions: int | None = None,
+        encoding_format: Literal["float", "base64"] | None = None,
     ) -> NDArray[np.float32]:
         return await self._call(tasks.embeddings.feature_extraction, locals())  # type: ignore[no-any-return]
 

@@ -54,7 +54,9 @@ class InferenceClient(ClientBase):
             that serves the model.
         token: A Hugging Face token (`hf_...`, routed through Hugging Face) or a provider's own key
             (sent directly to the provider). Defaults to the locally stored token.
-        timeout: Seconds to wait for a connection and for each piece of the answer, or a `Timeout`.
+        timeout: Seconds after which a call raises `InferenceTimeoutError`: the whole call, retries
+            included, for an answer read at once; for a stream, the wait for it to start and each
+            wait between chunks (a long generation is never cut). A `Timeout` sets each phase.
         headers: Extra headers sent with every request.
         cookies: Cookies sent with every request.
         bill_to: The Hugging Face organization billed for routed requests (`X-HF-Bill-To`).
@@ -62,10 +64,15 @@ class InferenceClient(ClientBase):
         api_key: Alias of `token`.
         max_retries: How many times a call is sent again after a connection failure, a timeout, or a
             408/429/5xx answer (exponential backoff with jitter, honouring `Retry-After`). 0 disables.
+            Default 2, except that a POST which timed out after it was sent (the server may be
+            running it) is not resent unless `max_retries=` or a `Timeout(...)` is given.
         fallback: With `provider="auto"`, run a call that failed on one provider (after its retries) on
             the next provider that serves the model. A list of providers (`provider=["together",
             "fireworks-ai"]`) always falls back, in its order. `result.response_meta.provider` says
             which provider answered.
+        proxies: A proxy URL for every request, or `{"http": ..., "https": ..., "all": ...}`, in
+            place of the environment's proxies (`https_proxy`, ...).
+        trust_env: False: ignore the environment's proxy variables.
 
     Raises:
         ValueError: when both `model` and `base_url`, or both `token` and `api_key`, are given.
@@ -77,7 +84,7 @@ class InferenceClient(ClientBase):
         from omniinfer._http.sync_transport import SyncTransport
 
         self._run = sync_driver.run
-        return SyncTransport()
+        return SyncTransport(self._proxies)
 
     def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         arguments.pop("self")
@@ -327,6 +334,8 @@ class InferenceClient(ClientBase):
         truncate: bool | None = None,
         truncation_direction: Literal["Left", "Right"] | None = None,
         model: str | None = None,
+        dimensions: int | None = None,
+        encoding_format: Literal["float", "base64"] | None = None,
     ) -> NDArray[np.float32]:
         """Embed a text: a vector per text (sentence-transformers) or per token (transformers).
 
@@ -339,6 +348,10 @@ class InferenceClient(ClientBase):
             truncate: Truncate inputs longer than the model accepts.
             truncation_direction: Which side to truncate: "Left" or "Right".
             model: Hub id or endpoint URL for this call (default: the client's, else a recommended model).
+            dimensions: The size of the embeddings, for models that can shorten them (OpenAI-style
+                servers and providers, recent text-embeddings-inference).
+            encoding_format: "float" or "base64": how the server sends the vectors (OpenAI-style);
+                the result is the same array either way.
 
         Returns:
             A `numpy.ndarray` of float32, shaped as the server answered (e.g. `(1, dim)` or

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from omniinfer._core.context import ClientContext, is_url
+from omniinfer._core.context import USER_AGENT, ClientContext, is_url
 from omniinfer._core.fallback import choose
 from omniinfer._core.records import Request, Response
 from omniinfer.providers import (
@@ -88,7 +88,7 @@ _mapping_lock = threading.Lock()
 
 
 def _base_headers(ctx: ClientContext) -> dict[str, str]:
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", "user-agent": USER_AGENT}
     headers.update(ctx.headers)
     if ctx.cookies:
         headers["cookie"] = "; ".join(f"{k}={v}" for k, v in ctx.cookies.items())
@@ -102,6 +102,17 @@ def endpoint_target(ctx: ClientContext, url: str) -> Target:
     if token:
         headers.setdefault("authorization", f"Bearer {token}")
     return Target(url.rstrip("/") or url, headers, None, None, None, token)
+
+
+def destination(ctx: ClientContext, model: str | None) -> tuple[str | None, str | None]:
+    """(where a call goes, the model to name in its body) for a call's `model=`.
+
+    A client made with an endpoint URL (`base_url=`, a URL model) sends every task there: a model id
+    given to the call then names the model the endpoint should run, in the body. A URL given to the
+    call replaces the client's; otherwise the call's model wins over the client's."""
+    if is_url(ctx.model) and model is not None and not is_url(model):
+        return ctx.model, model
+    return model or ctx.model, None
 
 
 def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
@@ -167,7 +178,7 @@ def _hub_headers(ctx: ClientContext) -> dict[str, str]:
     # The Hub sorts the mapping by the user's preferences when it knows who asks. Only an hf_ token
     # goes there: a provider's key never leaves for another host.
     key = ctx.api_key()
-    headers = {"user-agent": ctx.headers.get("user-agent", "omniinfer")}
+    headers = {"user-agent": ctx.headers.get("user-agent", USER_AGENT)}
     if key and key.startswith("hf_"):
         headers["authorization"] = f"Bearer {key}"
     return headers

@@ -26,6 +26,7 @@ class ClientContext:
         "excluded",
         "explicit_token",
         "fallback",
+        "given_timeout",
         "headers",
         "model",
         "provider",
@@ -44,6 +45,7 @@ class ClientContext:
         retry: RetryPolicy,
         fallback: bool = False,
         excluded: tuple[str, ...] = (),
+        given_timeout: float | Timeout | None = None,
     ) -> None:
         self.model = model
         self.provider = provider
@@ -54,6 +56,7 @@ class ClientContext:
         self.retry = retry
         self.fallback = fallback  # try the next provider when one fails (see _core/fallback.py)
         self.excluded = excluded  # providers that already failed during the current call
+        self.given_timeout = given_timeout  # as the caller wrote it (`client.timeout`)
         self._stored: tuple[str | None] | None = None
 
     def excluding(self, providers: tuple[str, ...]) -> ClientContext:
@@ -70,6 +73,7 @@ class ClientContext:
             self.retry,
             self.fallback,
             providers,
+            self.given_timeout,
         )
         clone._stored = self._stored
         return clone
@@ -99,10 +103,15 @@ def make_context(
     bill_to: str | None,
     base_url: str | None,
     api_key: str | None,
-    max_retries: int = 2,
+    max_retries: int | None = None,
     fallback: bool = False,
 ) -> ClientContext:
-    """Apply the reference client's argument rules: aliases, conflicts, billing header."""
+    """Apply the reference client's argument rules: aliases, conflicts, billing header.
+
+    `headers` stay as given (plus `X-HF-Bill-To`), as the reference's `client.headers`: the
+    user-agent is added per request. `max_retries=None` means 2 retries that never resend a POST
+    once it may have been processed (a timeout after it was sent); an explicit `max_retries=` or
+    `Timeout(...)` opts in to that resend too."""
     if model is not None and base_url is not None:
         raise ValueError(
             "Received both `model` and `base_url` arguments. Please provide only one of them: "
@@ -133,8 +142,7 @@ def make_context(
         raise TypeError(f"`provider` must be a provider name (str) or a list of them, got {type(provider).__name__}")
     if isinstance(provider, list) and (not provider or not all(isinstance(p, str) for p in provider)):
         raise ValueError(f"`provider` as a list must name at least one provider, got {provider!r}")
-    merged = {"user-agent": USER_AGENT}
-    merged.update(headers or {})
+    merged = dict(headers or {})
     if bill_to is not None:
         if not isinstance(bill_to, str) or not bill_to:
             raise ValueError("`bill_to` must be the name of an organization (a non-empty str)")
@@ -162,7 +170,11 @@ def make_context(
         headers=merged,
         cookies=dict(cookies) if cookies else None,
         timeout=Timeout.of(timeout),
-        retry=RetryPolicy(max_retries=max_retries),
+        retry=RetryPolicy(
+            max_retries=2 if max_retries is None else max_retries,
+            resend_after_timeout=max_retries is not None or isinstance(timeout, Timeout),
+        ),
         # A list of providers always means "in this order, falling back"; "auto" falls back on request.
         fallback=bool(fallback) or isinstance(provider, list),
+        given_timeout=timeout,
     )

@@ -78,18 +78,23 @@ class Timeout(NamedTuple):
     """Deadlines of one call, in seconds (None: no limit).
 
     `connect` bounds opening a connection, `read` bounds each wait for data, `first_token` bounds
-    the wait for the first event of a stream, `total` bounds the whole call.
+    the wait for the first event of a stream, `total` bounds the whole call, retries included.
+    `stream_total`: whether `total` still bounds a stream once its first piece has arrived (False
+    for a plain number: a long generation is never cut while its tokens keep coming).
     """
 
     connect: float | None = None
     read: float | None = None
     first_token: float | None = None
     total: float | None = None
+    stream_total: bool = True
 
     @classmethod
     def of(cls, value: float | Timeout | None) -> Timeout:
-        """A plain number bounds connecting and each wait for data (as in the Hugging Face client);
-        use `Timeout(total=...)` to bound the whole call."""
+        """A plain number `n` means what the Hugging Face guide says: the call gives up after `n`
+        seconds. It bounds the whole of a call that is not streamed (retries included); for a
+        stream it bounds the wait for the answer to start and each wait between chunks, never the
+        stream's whole length. Use `Timeout(...)` to set each phase."""
         if value is None:
             return _NO_TIMEOUT
         if isinstance(value, Timeout):
@@ -97,7 +102,7 @@ class Timeout(NamedTuple):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"timeout must be a positive number of seconds or a Timeout, got {value!r}")
         seconds = float(value)
-        return cls(connect=seconds, read=seconds)
+        return cls(connect=seconds, read=seconds, total=seconds, stream_total=False)
 
 
 _NO_TIMEOUT = Timeout()
@@ -107,12 +112,19 @@ class EventStream(Generic[T]):
     """How to turn a server-sent-event body into results; pure, fed by the drivers.
 
     `parse` maps one `data:` payload (bytes) to an item, or None to skip it; it raises on an error
-    event. The stream is complete at `data: [DONE]`, or at the first item for which `is_final`
-    says so (TGI streams end with the event that carries `generated_text`). A body that closes
-    before that raises IncompleteStreamError rather than looking complete.
+    event. Reading stops at `data: [DONE]`, or at the first item for which `is_final` says so (TGI
+    streams end with the event that carries `generated_text`).
+
+    The stream is complete when the HTTP body ended cleanly — its framing (the chunked terminator,
+    the announced length) says the server finished — even without `[DONE]`: real providers
+    (Cerebras) end with a chunk that carries `finish_reason` and nothing more. A body delimited only
+    by the connection closing proves nothing by its end, so it must show a sign: `[DONE]`, the
+    final item, or a last item `ends` recognises as the last one. Otherwise, IncompleteStreamError.
+    A body cut by the network (a chunked body without its terminator, a reset) fails in the
+    transport with InferenceConnectionError before it gets here.
     """
 
-    __slots__ = ("_decoder", "_opening", "done", "error", "is_final", "parse", "provider", "url")
+    __slots__ = ("_decoder", "_last", "_opening", "done", "ends", "error", "is_final", "parse", "provider", "url")
 
     def __init__(
         self,
@@ -121,11 +133,14 @@ class EventStream(Generic[T]):
         url: str,
         provider: str | None,
         is_final: Callable[[T], bool] | None = None,
+        ends: Callable[[T], bool] | None = None,
     ) -> None:
         from omniinfer._core.sse import SSEDecoder
 
         self.parse = parse
         self.is_final = is_final
+        self.ends = ends
+        self._last: T | None = None  # judged by `ends` only once the body has ended
         self.done = False
         self.error: BaseException | None = None
         self.url = url
@@ -143,20 +158,30 @@ class EventStream(Generic[T]):
             self._opening = None if payloads else (self._opening + piece)[:300]
         return self._parse_all(payloads)
 
-    def finish(self) -> list[T]:
-        """The body ended: the last items, then IncompleteStreamError if the end marker never came."""
-        items = [] if self.done else self._parse_all(self._decoder.close())
-        if not self.done and self.error is None:
-            from omniinfer.errors import IncompleteStreamError
-
+    def finish(self, clean: bool = False) -> list[T]:
+        """The body ended (`clean`: its framing proved the server finished it): the last items, then
+        IncompleteStreamError if nothing shows the answer is whole."""
+        if self.done:
+            return []
+        pending = self._decoder.close()
+        if pending:
+            self._opening = None
+        items = self._parse_all(pending)
+        if self.done or self.error is not None:
+            return items
+        if self._opening is None:  # events came: a cleanly framed end, or a last item that says so
+            last, ends = self._last, self.ends
+            if clean or (last is not None and ends is not None and ends(last)):
+                self.done = True
+                return items
             what = "ended before its end marker: the answer is incomplete"
-            if self._opening:  # not an event stream at all (e.g. a JSON answer to a stream request)
-                what = f"held no server-sent events; the body began with {self._opening[:200]!r}"
-            self.error = IncompleteStreamError(
-                f"The stream from {self.url} {what}",
-                url=self.url,
-                provider=self.provider,
-            )
+        elif self._opening:  # not an event stream at all (e.g. a JSON answer to a stream request)
+            what = f"held no server-sent events; the body began with {self._opening[:200]!r}"
+        else:
+            what = "was empty: no event came"
+        from omniinfer.errors import IncompleteStreamError
+
+        self.error = IncompleteStreamError(f"The stream from {self.url} {what}", url=self.url, provider=self.provider)
         return items
 
     def _parse_all(self, payloads: list[bytes]) -> list[T]:
@@ -173,6 +198,8 @@ class EventStream(Generic[T]):
                     if is_final is not None and is_final(item):
                         self.done = True
                         break
+            if items:
+                self._last = items[-1]
         except Exception as exc:  # handed to the caller after the items that came before it
             from omniinfer.errors import InferenceError, MalformedResponseError
 

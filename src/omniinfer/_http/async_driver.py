@@ -12,8 +12,9 @@ from omniinfer._core.meta import AsyncStream, ResponseMeta, attach
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
 from omniinfer._core.retry import retrying
 from omniinfer._core.stepping import Flow, after_answer, deadline_of, sleep_for
+from omniinfer._core.timeouts import restated
 from omniinfer._http.async_transport import AsyncResponse, AsyncTransport
-from omniinfer.errors import InferenceError
+from omniinfer.errors import InferenceError, InferenceTimeoutError
 
 
 async def run(factory: Callable[[ClientContext], Flow], transport: AsyncTransport, ctx: ClientContext) -> Any:
@@ -39,6 +40,8 @@ async def run(factory: Callable[[ClientContext], Flow], transport: AsyncTranspor
                 streaming = request.stream and 200 <= head.status < 300
                 body = b"" if streaming else await answer.read()
             except InferenceError as error:  # the flow (and its retry policy) decides what follows
+                if isinstance(error, InferenceTimeoutError):
+                    error = restated(error, timeout, deadline)
                 item = flow.throw(error)
                 continue
             response = Response(head.status, head.headers, body, answer.url)
@@ -46,15 +49,17 @@ async def run(factory: Callable[[ClientContext], Flow], transport: AsyncTranspor
     except StopIteration as stop:
         result = stop.value
         if isinstance(result, EventStream):
-            return AsyncStream(_events(answer, result, timeout, meta), meta)
+            return AsyncStream(_events(answer, result, timeout, deadline, meta), meta)
         return attach(result, meta)
 
 
 async def _events(
-    answer: AsyncResponse, events: EventStream[Any], timeout: Timeout, meta: ResponseMeta
+    answer: AsyncResponse, events: EventStream[Any], timeout: Timeout, deadline: float | None, meta: ResponseMeta
 ) -> AsyncIterator[Any]:
+    first = True
     try:
-        async for piece in answer.iter_bytes(first_wait=timeout.first_token):
+        async for piece in answer.iter_bytes(first_wait=timeout.first_token, keep_deadline=timeout.stream_total):
+            first = False
             items = events.consume(piece)
             if items:
                 meta.first_token()
@@ -62,10 +67,12 @@ async def _events(
                     yield item
             if events.error is not None:
                 raise events.error
-        for item in events.finish():
+        for item in events.finish(clean=answer.head.framed):
             yield item
         meta.finished()
         if events.error is not None:
             raise events.error
+    except InferenceTimeoutError as error:
+        raise restated(error, timeout, deadline if first or timeout.stream_total else None, first) from None
     finally:
         answer.close()

@@ -13,8 +13,9 @@ from typing import Any
 
 from omniinfer._core.records import Request
 from omniinfer._core.stepping import wait_budget
+from omniinfer._core.timeouts import ConnectTimeoutError
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
-from omniinfer._http.proxy import Proxy, connect_request, proxy_for, tunnel_refused
+from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
 
 _MAX_IDLE_PER_ORIGIN = 512
@@ -109,24 +110,27 @@ class AsyncResponse:
         self._read_timeout = read_timeout
         self._deadline = deadline
 
-    async def iter_bytes(self, first_wait: float | None = None) -> AsyncIterator[bytes]:
+    async def iter_bytes(self, first_wait: float | None = None, keep_deadline: bool = True) -> AsyncIterator[bytes]:
         conn = self._conn
         if conn is None:
             return
         parser = conn.parser
         wait = first_wait if first_wait is not None else self._read_timeout
+        deadline = self._deadline
         try:
             while True:
                 piece = parser.body()
                 if piece:
                     yield piece
                     wait = self._read_timeout
+                    if not keep_deadline:
+                        deadline = None
                 if parser.complete:
                     break
                 if conn.lost:
                     parser.eof()
                     continue
-                await conn.wait(wait_budget(self._deadline, wait, _Timeout))
+                await conn.wait(wait_budget(deadline, wait, _Timeout))
         except _Timeout:
             self.close()
             raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
@@ -161,7 +165,8 @@ class AsyncTransport:
     connections are closed while it still runs: a client made at module level and used by several
     `asyncio.run()` calls gets new connections on each loop, never a dead one."""
 
-    def __init__(self) -> None:
+    def __init__(self, proxies: ProxySettings = ENVIRONMENT) -> None:
+        self._proxies = proxies
         self._idle: dict[tuple[asyncio.AbstractEventLoop, Origin], list[_Protocol]] = {}
         self._loop_guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._closed = False
@@ -229,7 +234,7 @@ class AsyncTransport:
         self, origin: Origin, connect_timeout: float | None, deadline: float | None, request: Request
     ) -> _Protocol:
         loop = asyncio.get_running_loop()
-        proxy = proxy_for(origin)
+        proxy = proxy_for(origin, self._proxies)
         peer = proxy.origin if proxy else origin
         ssl_context = None
         if origin.tls:
@@ -256,7 +261,7 @@ class AsyncTransport:
                     protocol, proxy, ssl_context, wait_budget(deadline, connect_timeout, _Timeout), request
                 )
         except (_Timeout, asyncio.TimeoutError):
-            raise InferenceTimeoutError(
+            raise ConnectTimeoutError(
                 f"Timed out connecting to {peer.host}:{peer.port}",
                 url=request.url,
                 provider=request.provider,

@@ -81,15 +81,22 @@ def encode_request(
 
 
 class Head:
-    """A response's status line and headers (lower-cased names; repeated headers joined by ", ")."""
+    """A response's status line and headers (lower-cased names; repeated headers joined by ", ").
 
-    __slots__ = ("headers", "keep_alive", "reason", "status")
+    `framed`: the body's end is marked (Content-Length, chunked), so reaching it proves the server
+    finished; False for a body that lasts until the connection closes (a cut looks the same).
+    """
 
-    def __init__(self, status: int, reason: str, headers: dict[str, str], keep_alive: bool) -> None:
+    __slots__ = ("framed", "headers", "keep_alive", "reason", "status")
+
+    def __init__(
+        self, status: int, reason: str, headers: dict[str, str], keep_alive: bool, framed: bool = True
+    ) -> None:
         self.status = status
         self.reason = reason
         self.headers = headers
         self.keep_alive = keep_alive
+        self.framed = framed
 
 
 _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS = range(4)
@@ -177,6 +184,7 @@ class ResponseParser:
         else:
             self._mode = "close"
             head.keep_alive = False
+            head.framed = False
         return head
 
     def body(self) -> bytes:

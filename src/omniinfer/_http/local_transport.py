@@ -254,13 +254,16 @@ class LocalSyncResponse(SyncResponse):
             raise item
         return item
 
-    def iter_bytes(self, first_wait: float | None = None) -> Iterator[bytes]:
+    def iter_bytes(self, first_wait: float | None = None, keep_deadline: bool = True) -> Iterator[bytes]:
         wait = first_wait if first_wait is not None else self._read_timeout
+        deadline = self._deadline
         try:
-            while (item := self._next(_budget(self._deadline, wait, self.url))) is not END:
+            while (item := self._next(_budget(deadline, wait, self.url))) is not END:
                 assert isinstance(item, bytes)
                 yield item
                 wait = self._read_timeout
+                if not keep_deadline:
+                    deadline = None
         finally:
             self.close()
 
@@ -322,13 +325,16 @@ class LocalAsyncResponse(AsyncResponse):
             raise item
         return item
 
-    async def iter_bytes(self, first_wait: float | None = None) -> AsyncIterator[bytes]:
+    async def iter_bytes(self, first_wait: float | None = None, keep_deadline: bool = True) -> AsyncIterator[bytes]:
         wait = first_wait if first_wait is not None else self._read_timeout
+        deadline = self._deadline
         try:
-            while (item := await self._next(_budget(self._deadline, wait, self.url))) is not END:
+            while (item := await self._next(_budget(deadline, wait, self.url))) is not END:
                 assert isinstance(item, bytes)
                 yield item
                 wait = self._read_timeout
+                if not keep_deadline:
+                    deadline = None
         finally:
             self.close()
 

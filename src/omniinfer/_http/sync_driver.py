@@ -12,8 +12,9 @@ from omniinfer._core.meta import ResponseMeta, Stream, attach
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
 from omniinfer._core.retry import retrying
 from omniinfer._core.stepping import Flow, after_answer, deadline_of, sleep_for
+from omniinfer._core.timeouts import restated
 from omniinfer._http.sync_transport import SyncResponse, SyncTransport
-from omniinfer.errors import InferenceError
+from omniinfer.errors import InferenceError, InferenceTimeoutError
 
 
 def run(factory: Callable[[ClientContext], Flow], transport: SyncTransport, ctx: ClientContext) -> Any:
@@ -39,6 +40,8 @@ def run(factory: Callable[[ClientContext], Flow], transport: SyncTransport, ctx:
                 streaming = request.stream and 200 <= head.status < 300
                 body = b"" if streaming else answer.read()
             except InferenceError as error:  # the flow (and its retry policy) decides what follows
+                if isinstance(error, InferenceTimeoutError):
+                    error = restated(error, timeout, deadline)
                 item = flow.throw(error)
                 continue
             response = Response(head.status, head.headers, body, answer.url)
@@ -46,22 +49,28 @@ def run(factory: Callable[[ClientContext], Flow], transport: SyncTransport, ctx:
     except StopIteration as stop:
         result = stop.value
         if isinstance(result, EventStream):
-            return Stream(_events(answer, result, timeout, meta), meta)
+            return Stream(_events(answer, result, timeout, deadline, meta), meta)
         return attach(result, meta)
 
 
-def _events(answer: SyncResponse, events: EventStream[Any], timeout: Timeout, meta: ResponseMeta) -> Iterator[Any]:
+def _events(
+    answer: SyncResponse, events: EventStream[Any], timeout: Timeout, deadline: float | None, meta: ResponseMeta
+) -> Iterator[Any]:
+    first = True
     try:
-        for piece in answer.iter_bytes(first_wait=timeout.first_token):
+        for piece in answer.iter_bytes(first_wait=timeout.first_token, keep_deadline=timeout.stream_total):
+            first = False
             items = events.consume(piece)
             if items:
                 meta.first_token()
                 yield from items
             if events.error is not None:
                 raise events.error
-        yield from events.finish()
+        yield from events.finish(clean=answer.head.framed)
         meta.finished()
         if events.error is not None:
             raise events.error
+    except InferenceTimeoutError as error:
+        raise restated(error, timeout, deadline if first or timeout.stream_total else None, first) from None
     finally:
         answer.close()  # no-op once the body was read to its end and the connection pooled

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 from omniinfer._core.records import Request
 from omniinfer._core.stepping import wait_budget
+from omniinfer._core.timeouts import ConnectTimeoutError
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
-from omniinfer._http.proxy import Proxy, connect_request, proxy_for, tunnel_refused
+from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
 
 _RECV = 65536
@@ -57,22 +58,26 @@ class SyncResponse:
         self._read_timeout = read_timeout
         self._deadline = deadline
 
-    def iter_bytes(self, first_wait: float | None = None) -> Iterator[bytes]:
-        """Body pieces as they arrive. `first_wait` bounds the wait for the first piece."""
+    def iter_bytes(self, first_wait: float | None = None, keep_deadline: bool = True) -> Iterator[bytes]:
+        """Body pieces as they arrive. `first_wait` bounds the wait for the first piece; with
+        `keep_deadline` False the call's deadline stops applying once a piece has arrived."""
         conn = self._conn
         if conn is None:
             return
         parser = conn.parser
         wait = first_wait if first_wait is not None else self._read_timeout
+        deadline = self._deadline
         try:
             while True:
                 piece = parser.body()
                 if piece:
                     yield piece
                     wait = self._read_timeout
+                    if not keep_deadline:
+                        deadline = None
                 if parser.complete:
                     break
-                conn.sock.settimeout(wait_budget(self._deadline, wait))
+                conn.sock.settimeout(wait_budget(deadline, wait))
                 data = conn.sock.recv(_RECV)
                 if not data:
                     parser.eof()
@@ -114,7 +119,8 @@ class SyncResponse:
 class SyncTransport:
     """Sends requests over pooled keep-alive connections (one pool per client)."""
 
-    def __init__(self) -> None:
+    def __init__(self, proxies: ProxySettings = ENVIRONMENT) -> None:
+        self._proxies = proxies
         self._idle: dict[Origin, list[_Connection]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -178,12 +184,12 @@ class SyncTransport:
             conn.sock.settimeout(wait_budget(deadline, read_timeout))
 
     def _open(self, origin: Origin, timeout: float | None, url: str) -> _Connection:
-        proxy = proxy_for(origin)
+        proxy = proxy_for(origin, self._proxies)
         peer = proxy.origin if proxy else origin
         try:
             sock = socket.create_connection((peer.host, peer.port), timeout=timeout)
         except TimeoutError:
-            raise InferenceTimeoutError(f"Timed out connecting to {peer.host}:{peer.port}", url=url) from None
+            raise ConnectTimeoutError(f"Timed out connecting to {peer.host}:{peer.port}", url=url) from None
         except OSError as exc:
             raise InferenceConnectionError(f"Could not connect to {peer.host}:{peer.port}: {exc}", url=url) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -213,7 +219,7 @@ class SyncTransport:
                 parser.receive(data)
         except TimeoutError:
             sock.close()
-            raise InferenceTimeoutError(f"Timed out opening a tunnel through {proxy.origin.host}", url=url) from None
+            raise ConnectTimeoutError(f"Timed out opening a tunnel through {proxy.origin.host}", url=url) from None
         except OSError as exc:
             sock.close()
             raise InferenceConnectionError(f"Tunnel through {proxy.origin.host} failed: {exc}", url=url) from exc

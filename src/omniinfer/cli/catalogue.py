@@ -20,16 +20,31 @@ def task_id(name: str) -> str:
     return name.replace("_", "-")
 
 
-def tasks() -> dict[str, list[str]]:
-    """Every task some provider serves and that the client has a method for -> its providers."""
+# Client methods that are not tasks.
+_UTILITIES = frozenset({"close", "get_endpoint_info", "health_check"})
+
+
+def task_methods() -> list[str]:
+    """Every task method of the client (29), whether or not a provider serves it today."""
     from omniinfer.client import InferenceClient
+
+    return sorted(
+        name
+        for name, value in vars(InferenceClient).items()
+        if callable(value) and not name.startswith("_") and name not in _UTILITIES
+    )
+
+
+def tasks() -> dict[str, list[str]]:
+    """Every task the client has a method for -> the providers that serve it (possibly none: a
+    dedicated endpoint or a local server may still run it)."""
     from omniinfer.providers import REGISTRY
 
-    served: dict[str, list[str]] = {}
+    served: dict[str, list[str]] = {task_id(method): [] for method in task_methods()}
     for provider in REGISTRY.values():
         for task in provider.tasks:
-            if hasattr(InferenceClient, method_name(task)):
-                served.setdefault(task, []).append(provider.id)
+            if task in served:
+                served[task].append(provider.id)
     return {task: sorted(providers) for task, providers in sorted(served.items())}
 
 
@@ -57,5 +72,8 @@ def providers_table() -> str:
 
 
 def tasks_table() -> str:
-    rows: list[list[Any]] = [[task, method_name(task), ", ".join(providers)] for task, providers in tasks().items()]
+    rows: list[list[Any]] = [
+        [task, method_name(task), ", ".join(providers) or "(none: endpoints and local servers only)"]
+        for task, providers in tasks().items()
+    ]
     return table(rows, ["TASK", "METHOD", "PROVIDERS"])

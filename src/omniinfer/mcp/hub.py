@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from omniinfer._core.context import ClientContext, make_context
+from omniinfer._core.context import USER_AGENT, ClientContext, make_context
 from omniinfer._core.records import Request, Response
 from omniinfer._core.tokens import hf_home
 from omniinfer.errors import InferenceError, NotFoundError
@@ -102,7 +102,7 @@ def download_agent(ctx: ClientContext, agent_id: str) -> Flow:
 def _download(ctx: ClientContext, agent_id: str, name: str) -> Flow:
     """The file's bytes, or None when the Hub has no such file (404)."""
     url = f"{hub_url()}/datasets/{DATASET}/resolve/main/{quote(agent_id)}/{quote(name)}"
-    headers = {"user-agent": ctx.headers.get("user-agent", "omniinfer")}
+    headers = {"user-agent": ctx.headers.get("user-agent", USER_AGENT)}
     token = ctx.api_key()
     if token:
         headers["authorization"] = f"Bearer {token}"

@@ -79,18 +79,25 @@ def _follow(
     while isinstance(outcome, Pending):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise InferenceTimeoutError(
-                f"The {provider} job did not finish before the deadline (last status: {outcome.status!r}); "
-                f"raise the client's `timeout` to wait longer. Polled: {url}",
-                url=url,
-                provider=provider,
-            )
+            raise _unfinished(provider, outcome, url)
         yield Sleep(min(_wait(response, interval), remaining))
-        response = yield Request("GET", url, headers, None, False, provider, secret)
+        try:
+            response = yield Request("GET", url, headers, None, False, provider, secret)
+        except InferenceTimeoutError as error:  # the call's own deadline ran out while polling
+            raise _unfinished(provider, outcome, url) from error
         outcome = check(decode_json(response, provider), response)
     if isinstance(outcome, Generator):
         return (yield from outcome)
     return outcome
+
+
+def _unfinished(provider: str | None, outcome: Pending, url: str) -> InferenceTimeoutError:
+    return InferenceTimeoutError(
+        f"The {provider} job did not finish before the deadline (last status: {outcome.status!r}); "
+        f"raise the client's `timeout` to wait longer. Polled: {url}",
+        url=url,
+        provider=provider,
+    )
 
 
 def _wait(response: Response | None, interval: float) -> float:

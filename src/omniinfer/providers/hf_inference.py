@@ -9,9 +9,9 @@ from omniinfer.providers.openai_style import json_object_with_value
 _MODEL = "/models/{model}"
 _HF = TaskRoute(_MODEL, protocol="hf")
 
-# Every task the serverless API runs with the plain Hugging Face body on `/models/{id}`.
-# Not served (the registry's lookup error lists these): tabular-regression, text-to-video,
-# image-to-video.
+# Every task the serverless API runs with the plain Hugging Face body on `/models/{id}` (the
+# tabular tasks send their table the same way, as the seed's table of supported tasks says).
+# Not served (the registry's lookup error lists these): text-to-video, image-to-video.
 _HF_TASKS = (
     "audio-classification",
     "audio-to-audio",
@@ -27,6 +27,7 @@ _HF_TASKS = (
     "summarization",
     "table-question-answering",
     "tabular-classification",
+    "tabular-regression",
     "text-classification",
     "text-to-image",
     "text-to-speech",

@@ -7,7 +7,7 @@ from collections.abc import Generator
 from typing import Any
 
 from omniinfer._core.records import Response
-from omniinfer.providers._files import pick
+from omniinfer.providers._files import malformed, pick
 from omniinfer.providers._payload import json_body
 from omniinfer.providers._spec import PayloadHook, Prepared, Provider, ProviderCall, TaskRoute, native
 from omniinfer.tasks._common import decode_json
@@ -88,8 +88,25 @@ def _embedding_vectors(call: ProviderCall, response: Response) -> Generator[Any,
     """`[d.embedding for d in data]`: the raw output the feature-extraction task turns into an array."""
     data = decode_json(response, call.target.provider_id)
     items = pick(data, ("data",), call, response)
-    return [pick(items, (i, "embedding"), call, response) for i in range(len(items))]
+    vectors = [pick(items, (i, "embedding"), call, response) for i in range(len(items))]
+    try:
+        return [_from_base64(v) if isinstance(v, str) else v for v in vectors]
+    except ValueError:
+        raise malformed(call, response, "embeddings in base64 float32", data) from None
     yield  # a generator like every result hook, though it needs no further request
+
+
+def _from_base64(vector: str) -> list[float]:
+    """An embedding sent as base64 (`encoding_format="base64"`): little-endian float32 values."""
+    import base64
+    import binascii
+    import struct
+
+    try:
+        raw = base64.b64decode(vector, validate=True)
+        return list(struct.unpack(f"<{len(raw) // 4}f", raw[: len(raw) - len(raw) % 4]))
+    except (binascii.Error, struct.error) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def embeddings(route: str = "/v1/embeddings", with_parameters: bool = True) -> TaskRoute:

@@ -15,7 +15,7 @@ from omniinfer._core.records import Request, Response
 from omniinfer.errors import MalformedResponseError
 from omniinfer.providers import ProviderCall
 from omniinfer.providers._jobs import job_deadline
-from omniinfer.routing import resolve
+from omniinfer.routing import destination, resolve
 from omniinfer.tasks._common import decode_json, drop_none, preview
 
 Flow = Generator[Request, Response, Any]
@@ -51,9 +51,12 @@ def run_task(ctx: ClientContext, call: TaskCall, model: str | None) -> Flow:
     inputs = call.inputs
     if call.binary:
         inputs = yield from load(inputs, call.argument)
-    target = yield from resolve(ctx, call.task, model or ctx.model)
+    where, named = destination(ctx, model)
+    target = yield from resolve(ctx, call.task, where)
     parameters = drop_none(call.parameters)
     extra = dict(call.extra or {})
+    if named is not None and not (isinstance(inputs, Blob) and not parameters and not extra):
+        extra = {"model": named, **extra}  # the endpoint's model; a raw binary body has no room for it
     headers = {"accept": call.accept} if call.accept and not _has_accept(target.headers) else {}
     route = target.route
     provider_call = ProviderCall(call.task, inputs, parameters, extra, target, job_deadline(ctx.timeout))

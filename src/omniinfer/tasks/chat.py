@@ -95,9 +95,18 @@ def chat_completion(
     provider = target.provider_id
     response = yield target.request(dumps(payload), stream=bool(stream), url=url)
     if stream:
-        return EventStream(_chunk_parser(url, provider), url=url, provider=provider)
+        return EventStream(_chunk_parser(url, provider), url=url, provider=provider, ends=last_chunk)
     data = expect(decode_json(response, provider), dict, "a chat.completion object", response, provider)
     return ChatCompletionOutput.from_dict(data)
+
+
+def last_chunk(chunk: Any) -> bool:
+    """Whether a chunk is one a server sends last: a choice's `finish_reason`, or the usage report
+    (which, asked for, follows it). Only needed when the body's framing cannot tell."""
+    choices = getattr(chunk, "choices", None) or ()
+    if any(getattr(choice, "finish_reason", None) for choice in choices):
+        return True
+    return not choices and getattr(chunk, "usage", None) is not None
 
 
 def _chunk_parser(url: str, provider: str | None) -> Any:

@@ -44,8 +44,16 @@ def feature_extraction(
     truncate: bool | None = None,
     truncation_direction: Literal["Left", "Right"] | None = None,
     model: str | None = None,
+    dimensions: int | None = None,
+    encoding_format: Literal["float", "base64"] | None = None,
 ) -> Flow:
+    if dimensions is not None and (isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1):
+        raise ValueError(f"`dimensions` must be a whole number >= 1, got {dimensions!r}")
+    if encoding_format not in (None, "float", "base64"):
+        raise ValueError(f'`encoding_format` must be "float" or "base64", got {encoding_format!r}')
     parameters = {
+        "dimensions": dimensions,
+        "encoding_format": encoding_format,
         "normalize": normalize,
         "prompt_name": prompt_name,
         "truncate": truncate,

@@ -15,7 +15,7 @@ from omniinfer._core.http_errors import stream_error
 from omniinfer._core.jsonutil import dumps, loads
 from omniinfer._core.records import EventStream, Request, Response
 from omniinfer.errors import BadRequestError
-from omniinfer.routing import Target, resolve
+from omniinfer.routing import Target, destination, resolve
 from omniinfer.tasks._common import decode_json, drop_none
 from omniinfer.types.text_generation import TextGenerationOutput, TextGenerationStreamOutput
 
@@ -96,29 +96,35 @@ def text_generation(
         "typical_p": typical_p,
         "watermark": watermark,
     }
-    model_id = model or ctx.model
-    target = yield from resolve(ctx, "text-generation", model_id)
+    where, named = destination(ctx, model)
+    target = yield from resolve(ctx, "text-generation", where)
     protocol = target.route.protocol if target.route is not None else endpoint_protocol(target.base)
     if protocol == "tgi":
-        return (yield from _tgi(target, prompt, parameters, bool(details), bool(stream), model_id))
-    return (yield from _completions(target, prompt, parameters, bool(details), bool(stream), model_id))
+        return (yield from _tgi(target, prompt, parameters, bool(details), bool(stream), where, named))
+    return (yield from _completions(target, prompt, parameters, bool(details), bool(stream), named or where))
 
 
 def _tgi(
-    target: Target, prompt: str, parameters: dict[str, Any], details: bool, stream: bool, model_id: str | None
+    target: Target,
+    prompt: str,
+    parameters: dict[str, Any],
+    details: bool,
+    stream: bool,
+    model_id: str | None,
+    named: str | None = None,
 ) -> Flow:
+    """`named`: the model the endpoint should run, sent in the body (see routing.destination)."""
     url = target.url()
     provider = target.provider_id
     key = model_id or url
+    extra = {"model": named} if named is not None else {}
     rejected = _UNSUPPORTED_KWARGS.get(key)
     if rejected:
         if stream:
             raise ValueError(f"Model {key!r} is not served by text-generation-inference: it cannot stream.")
         _drop_rejected(parameters, rejected, key)
-    if stream and "details" not in (rejected or ()):
-        parameters["details"] = True  # the final event's details mark the end of the stream
     while True:
-        body = dumps({"inputs": prompt, "parameters": drop_none(parameters), "stream": stream})
+        body = dumps({"inputs": prompt, "parameters": drop_none(parameters), "stream": stream, **extra})
         try:
             response = yield target.request(body, stream=stream, url=url)
             break
@@ -195,7 +201,9 @@ def _completions(
     provider = target.provider_id
     response = yield target.request(dumps(payload), stream=stream, url=url)
     if stream:
-        return EventStream(_completion_chunk_parser(details, url, provider), url=url, provider=provider)
+        return EventStream(
+            _completion_chunk_parser(details, url, provider), url=url, provider=provider, ends=_carries_details
+        )
     data = decode_json(response, provider)
     choice = _first_choice(data)
     output = TextGenerationOutput.from_dict(
@@ -205,6 +213,11 @@ def _completions(
         }
     )
     return output if details else output.generated_text
+
+
+def _carries_details(item: Any) -> bool:
+    """A streamed item with details (the last one carries them); plain text cannot tell."""
+    return getattr(item, "details", None) is not None
 
 
 def _openai_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
