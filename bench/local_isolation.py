@@ -88,7 +88,8 @@ def main() -> None:
         os.environ["OMNIINFER_HOME"] = home
         start = time.perf_counter()
         preflight.check(path)
-        rows.append(("the check alone (child loads + 2 tokens), once per build+model", f"{time.perf_counter() - start:.2f} s"))
+        once = time.perf_counter() - start
+        rows.append(("the check alone (child loads + 2 tokens), once per build+model", f"{once:.2f} s"))
         start = time.perf_counter()
         preflight.check(path)
         rows.append(("the check again (cached verdict)", f"{(time.perf_counter() - start) * 1e6:.0f} µs"))
