@@ -9,6 +9,7 @@ from typing import Any
 
 from omniinfer._core.context import ClientContext, make_context
 from omniinfer._core.records import Timeout
+from omniinfer._core.usage import UsageTotal
 
 
 class _Completions:
@@ -74,6 +75,12 @@ class ClientBase:
     @property
     def timeout(self) -> Timeout:
         return self._ctx.timeout
+
+    @property
+    def usage(self) -> UsageTotal:
+        """Tokens used by this client's finished calls so far (`input_tokens`, `output_tokens`,
+        `total_tokens`, `calls`: how many calls reported usage); `client.usage.reset()` starts over."""
+        return self._ctx.usage
 
     @property
     def chat(self) -> _Chat:

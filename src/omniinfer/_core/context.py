@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from omniinfer._core.records import Timeout
 from omniinfer._core.retry import RetryPolicy
 from omniinfer._core.tokens import implicit_token
+from omniinfer._core.usage import UsageTotal
 from omniinfer._version import __version__
 
 USER_AGENT = f"omniinfer/{__version__}"
@@ -31,6 +32,7 @@ class ClientContext:
         "provider",
         "retry",
         "timeout",
+        "usage",
     )
 
     def __init__(
@@ -44,6 +46,7 @@ class ClientContext:
         retry: RetryPolicy,
         fallback: bool = False,
         excluded: tuple[str, ...] = (),
+        usage: UsageTotal | None = None,
     ) -> None:
         self.model = model
         self.provider = provider
@@ -55,6 +58,7 @@ class ClientContext:
         self.fallback = fallback  # try the next provider when one fails (see _core/fallback.py)
         self.excluded = excluded  # providers that already failed during the current call
         self._stored: tuple[str | None] | None = None
+        self.usage = usage if usage is not None else UsageTotal()  # the client's running token total
 
     def excluding(self, providers: tuple[str, ...]) -> ClientContext:
         """This context for one fallback attempt: the same settings, some providers ruled out."""
@@ -70,6 +74,7 @@ class ClientContext:
             self.retry,
             self.fallback,
             providers,
+            self.usage,
         )
         clone._stored = self._stored
         return clone

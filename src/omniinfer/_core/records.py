@@ -7,7 +7,10 @@ last request is a stream, the flow returns an `EventStream` that the driver feed
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+
+if TYPE_CHECKING:
+    from omniinfer._core.usage import Usage
 
 T = TypeVar("T")
 
@@ -51,13 +54,14 @@ class Response:
     """An HTTP answer. `headers` has lower-cased names. For a 2xx stream `body` is empty and the
     bytes reach the flow's `EventStream` instead."""
 
-    __slots__ = ("body", "headers", "status", "url")
+    __slots__ = ("body", "headers", "status", "url", "usage")
 
     def __init__(self, status: int, headers: dict[str, str], body: bytes, url: str) -> None:
         self.status = status
         self.headers = headers
         self.body = body
         self.url = url
+        self.usage: Usage | None = None  # set by the flow that read the answer's token counts
 
     def __repr__(self) -> str:
         return f"Response({self.status} {self.url}, {len(self.body)} bytes)"
@@ -110,9 +114,24 @@ class EventStream(Generic[T]):
     event. The stream is complete at `data: [DONE]`, or at the first item for which `is_final`
     says so (TGI streams end with the event that carries `generated_text`). A body that closes
     before that raises IncompleteStreamError rather than looking complete.
+
+    What the parser learns about the answer as a whole it leaves here for the call's metadata:
+    `usage`, and `last`, the last decoded event that carried content (its id, model and finish
+    reasons are the answer's).
     """
 
-    __slots__ = ("_decoder", "_opening", "done", "error", "is_final", "parse", "provider", "url")
+    __slots__ = (
+        "_decoder",
+        "_opening",
+        "done",
+        "error",
+        "is_final",
+        "last",
+        "parse",
+        "provider",
+        "url",
+        "usage",
+    )
 
     def __init__(
         self,
@@ -130,6 +149,8 @@ class EventStream(Generic[T]):
         self.error: BaseException | None = None
         self.url = url
         self.provider = provider
+        self.usage: Usage | None = None
+        self.last: Any = None
         self._decoder = SSEDecoder()
         self._opening: bytes | None = b""  # the body's first bytes until an event arrives (for errors)
 
