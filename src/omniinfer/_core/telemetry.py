@@ -202,7 +202,8 @@ def end(call: CallTrace, meta: ResponseMeta, result: Any = None, error: BaseExce
             from opentelemetry.trace import Status, StatusCode
 
             span.set_status(Status(StatusCode.ERROR, _describe(error)))
-        span.end()
+        # Offsets of the same clock as the first-token event: the event never falls after the end.
+        span.end(end_time=None if meta.elapsed is None else call.started_ns + int(meta.elapsed * 1e9))
     instruments = call.instruments
     if instruments is not None:
         _, duration, tokens, first_chunk = instruments
