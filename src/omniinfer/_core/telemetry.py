@@ -41,12 +41,33 @@ _tracers: dict[int, tuple[Any, Any]] = {}
 _instruments: dict[int, tuple[Any, Any, Any, Any]] = {}
 
 
+_ABSENT = object()
+_named_in_environment: dict[str, bool] = {}
+
+
+def _global_provider(module: Any, variable: str, getter: str, environment: str) -> Any:
+    """The provider the application set, or None when it set none.
+
+    Reads the API's global directly: its public getter looks the environment up on every call,
+    which alone costs more than the 2 µs a call may spend here. A provider named in the environment
+    (set when the process starts) is loaded through the public getter."""
+    provider = getattr(module, variable, _ABSENT)
+    if provider is None:
+        named = _named_in_environment.get(environment)
+        if named is None:
+            named = _named_in_environment[environment] = environment in os.environ
+        return getattr(module, getter)() if named else None
+    if provider is _ABSENT:  # an API version without that global: the public way
+        return getattr(module, getter)()
+    return provider
+
+
 def _tracer() -> Any:
     trace = sys.modules.get("opentelemetry.trace")
     if trace is None:
         return None
-    provider = trace.get_tracer_provider()
-    if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
+    provider = _global_provider(trace, "_TRACER_PROVIDER", "get_tracer_provider", "OTEL_PYTHON_TRACER_PROVIDER")
+    if provider is None or type(provider) in _placeholders(trace, None):
         return None
     cached = _tracers.get(id(provider))
     if cached is None or cached[0] is not provider:
@@ -55,11 +76,11 @@ def _tracer() -> Any:
 
 
 def _meters() -> tuple[Any, Any, Any, Any] | None:
-    metrics = sys.modules.get("opentelemetry.metrics")
+    metrics = sys.modules.get("opentelemetry.metrics._internal")
     if metrics is None:
         return None
-    provider = metrics.get_meter_provider()
-    if isinstance(provider, (metrics.NoOpMeterProvider, _proxy_meter_provider(metrics))):
+    provider = _global_provider(metrics, "_METER_PROVIDER", "get_meter_provider", "OTEL_PYTHON_METER_PROVIDER")
+    if provider is None or type(provider) in _placeholders(None, metrics):
         return None
     cached = _instruments.get(id(provider))
     if cached is None or cached[0] is not provider:
@@ -86,12 +107,21 @@ def _meters() -> tuple[Any, Any, Any, Any] | None:
     return cached
 
 
-def _proxy_meter_provider(metrics: Any) -> type:
-    # The API's placeholder provider (before one is set) is not exported under a public name.
-    from opentelemetry.metrics._internal import _ProxyMeterProvider
+_PLACEHOLDERS: dict[str, frozenset[type]] = {}
 
-    proxy: type = _ProxyMeterProvider
-    return proxy
+
+def _placeholders(trace: Any, metrics: Any) -> frozenset[type]:
+    """The API's provider classes that record nothing: the proxy it hands out before a provider is
+    set, and the no-op one (looked up once; the metrics proxy has no public name)."""
+    key = "trace" if trace is not None else "metrics"
+    found = _PLACEHOLDERS.get(key)
+    if found is None:
+        if trace is not None:
+            found = frozenset({trace.ProxyTracerProvider, trace.NoOpTracerProvider})
+        else:
+            found = frozenset({metrics._ProxyMeterProvider, metrics.NoOpMeterProvider})
+        _PLACEHOLDERS[key] = found
+    return found
 
 
 def _version() -> str:
