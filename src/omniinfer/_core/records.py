@@ -115,9 +115,8 @@ class EventStream(Generic[T]):
     says so (TGI streams end with the event that carries `generated_text`). A body that closes
     before that raises IncompleteStreamError rather than looking complete.
 
-    What the parser learns about the answer as a whole it leaves here for the call's metadata:
-    `usage`, and `last`, the last decoded event that carried content (its id, model and finish
-    reasons are the answer's).
+    The token counts the parser reads (the usage-only final chunk, TGI's details) it leaves in
+    `usage`, for the call's metadata.
     """
 
     __slots__ = (
@@ -126,7 +125,6 @@ class EventStream(Generic[T]):
         "done",
         "error",
         "is_final",
-        "last",
         "parse",
         "provider",
         "url",
@@ -150,7 +148,6 @@ class EventStream(Generic[T]):
         self.url = url
         self.provider = provider
         self.usage: Usage | None = None
-        self.last: Any = None
         self._decoder = SSEDecoder()
         self._opening: bytes | None = b""  # the body's first bytes until an event arrives (for errors)
 

@@ -71,18 +71,21 @@ async def run(
 async def _events(
     answer: AsyncResponse, events: EventStream[Any], timeout: Timeout, meta: ResponseMeta
 ) -> AsyncIterator[Any]:
+    last: list[Any] = []  # the last items handed out: the final chunk tells the answer's id and finish reasons
     try:
         async for piece in answer.iter_bytes(first_wait=timeout.first_token):
             items = events.consume(piece)
             if items:
                 meta.first_token()
+                last = items
                 for item in items:
                     yield item
             if events.error is not None:
                 raise events.error
-        for item in events.finish():
+        final = events.finish()
+        for item in final:
             yield item
-        meta.usage, meta.last_event = events.usage, events.last
+        meta.usage, meta.last_event = events.usage, (final or last or [None])[-1]
         if events.error is not None:
             raise events.error
         meta.finished()

@@ -69,16 +69,19 @@ def run(
 
 
 def _events(answer: SyncResponse, events: EventStream[Any], timeout: Timeout, meta: ResponseMeta) -> Iterator[Any]:
+    last: list[Any] = []  # the last items handed out: the final chunk tells the answer's id and finish reasons
     try:
         for piece in answer.iter_bytes(first_wait=timeout.first_token):
             items = events.consume(piece)
             if items:
                 meta.first_token()
+                last = items
                 yield from items
             if events.error is not None:
                 raise events.error
-        yield from events.finish()
-        meta.usage, meta.last_event = events.usage, events.last
+        final = events.finish()
+        yield from final
+        meta.usage, meta.last_event = events.usage, (final or last or [None])[-1]
         if events.error is not None:
             raise events.error
         meta.finished()

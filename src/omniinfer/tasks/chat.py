@@ -137,7 +137,6 @@ def _chunk_parser(events: EventStream[Any], hide_usage_only: bool) -> Any:
             events.usage = openai_usage(chunk)
             if not chunk.get("choices"):
                 return None if hide_usage_only else from_dict(chunk)
-        events.last = chunk
         return from_dict(chunk)
 
     return parse

@@ -180,7 +180,6 @@ def _tgi_event_parser(events: EventStream[Any], details: bool) -> tuple[Any, Any
         if event.get("generated_text") is not None:
             seen_final[0] = True
             events.usage = tgi_usage(event.get("details"))
-            events.last = event
         output = from_dict(event)
         return output if details else output.token.text
 
@@ -272,7 +271,6 @@ def _completion_chunk_parser(events: EventStream[Any], details: bool) -> Any:
         choices = chunk.get("choices") or []
         if not choices:
             return None
-        events.last = chunk
         choice = choices[0]
         text = choice.get("text") or ""
         if not details:

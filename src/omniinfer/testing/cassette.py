@@ -55,6 +55,7 @@ class Interaction:
         self.done = False
 
     def key(self) -> tuple[str, str, bytes]:
+        """What a request must match: method, URL, canonical body."""
         return _key(self.method, self.url, self.request_body, self.request_headers.get("content-type", ""))
 
 
@@ -191,11 +192,11 @@ class Cassette:
         if mode not in MODES:
             raise CassetteError(f"mode must be one of {MODES}, got {mode!r}")
         self.path = Path(path)
-        self.requested_mode: Mode = mode
         self.recording = mode == "record" or (mode == "once" and not self.path.exists())
         self.interactions: list[Interaction] = []
         self.played = 0
         self._used: set[int] = set()
+        self._keys: list[tuple[str, str, bytes]] | None = None
         self._lock = threading.Lock()
         self._previous: Any = None
         if not self.recording:
@@ -253,7 +254,9 @@ class Cassette:
             request.method, _scrub_text(request.url, secret), _scrub(request.body or b"", secret), content_type
         )
         with self._lock:
-            matches = [i for i, recorded in enumerate(self.interactions) if recorded.key() == wanted]
+            if self._keys is None:  # computed once: canonical JSON bodies are not free
+                self._keys = [recorded.key() for recorded in self.interactions]
+            matches = [i for i, key in enumerate(self._keys) if key == wanted]
             fresh = [i for i in matches if i not in self._used]
             if not fresh and not matches:
                 raise NoRecordingError(self._miss_message(request))
