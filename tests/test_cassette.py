@@ -19,6 +19,7 @@ from fixture_server import FixtureServer
 from omniinfer import InferenceHTTPError
 from omniinfer.testing import CassetteError, NoRecordingError, cassette
 from omniinfer.testing.cassette import canonical_body
+from probes import loaded_after
 from samples import DONE, HI, ROUTE, chunk, completion
 
 TOKEN = "hf_cassette_secret_0123456789"
@@ -171,3 +172,9 @@ def test_pytest_plugin_names_the_cassette_after_the_test(tmp_path: Path, fixture
     served = len(fixture_server.requests)
     assert pytest_run().returncode == 0  # replayed
     assert len(fixture_server.requests) == served
+
+
+def test_the_plugin_and_the_package_load_nothing_heavy() -> None:
+    # pytest loads the plugin in every run of a project that installed omniinfer.
+    heavy = ("yaml", "opentelemetry", "omniinfer._http.sync_transport", "asyncio")
+    assert loaded_after("import omniinfer.testing.pytest_plugin", heavy) == []
