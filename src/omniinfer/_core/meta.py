@@ -64,7 +64,7 @@ class ResponseMeta:
         self._trace = None if task is None or ctx is None else telemetry.begin(task, arguments or {}, ctx)
         self.usage: Usage | None = None
         self.providers_tried: list[str] = []
-        self.last_event: Any = None  # a stream's last content event (its id, model, finish reasons)
+        self.last_event: Any = None  # a stream's last item handed out (its id, model, finish reasons)
         self.provider: str | None = None
         self.model: str | None = None
         self.url: str | None = None
