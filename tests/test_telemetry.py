@@ -3,6 +3,7 @@ read back with the SDK's in-memory exporter and metric reader; both clients, str
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from opentelemetry.util._once import Once
 
 from clients import Runner
 from fixture_server import FixtureServer
-from omniinfer import BadRequestError
+from omniinfer import AsyncInferenceClient, BadRequestError
 from omniinfer._core.meta import Stream
 from probes import loaded_after
 from samples import DONE, HI, ROUTE, chunk, completion
@@ -150,6 +151,22 @@ def test_stream_span_is_open_until_the_stream_is_read_or_closed(fixture_server: 
         stream.close()
     (span,) = otel.finished()
     assert "error.type" not in (span.attributes or {})  # closing early is the caller's choice, not a failure
+
+
+def test_async_stream_span_ends_when_the_stream_is_closed(fixture_server: FixtureServer, otel: Telemetry) -> None:
+    fixture_server.add("POST", ROUTE, sse=[chunk("a"), chunk("b"), DONE])
+
+    async def main() -> None:
+        client = AsyncInferenceClient(base_url=fixture_server.url + "/v1")
+        stream = await client.chat_completion(HI, stream=True)
+        await stream.__anext__()
+        assert otel.finished() == []
+        await stream.aclose()
+        await client.close()
+
+    asyncio.run(main())
+    (span,) = otel.finished()
+    assert "error.type" not in (span.attributes or {})
 
 
 def test_embeddings_span(fixture_server: FixtureServer, otel: Telemetry, kind: str) -> None:

@@ -133,13 +133,12 @@ def _version() -> str:
 class CallTrace:
     """One observed call: its span (if tracing) and what its metrics need."""
 
-    __slots__ = ("arguments", "instruments", "model", "operation", "provider", "span", "started_ns")
+    __slots__ = ("instruments", "model", "operation", "provider", "span", "started_ns")
 
-    def __init__(self, operation: str, model: str | None, provider: str | None, arguments: dict[str, Any]) -> None:
+    def __init__(self, operation: str, model: str | None, provider: str | None) -> None:
         self.operation = operation
         self.model = model
         self.provider = provider
-        self.arguments = arguments
         self.span: Any = None
         self.instruments: tuple[Any, Any, Any, Any] | None = None
         self.started_ns = time.time_ns()
@@ -157,7 +156,7 @@ def begin(task: str, arguments: dict[str, Any], ctx: ClientContext) -> CallTrace
     operation = _OPERATIONS.get(task, task)
     model = _model_name(arguments.get("model")) or _model_name(ctx.model)
     provider = ctx.provider if isinstance(ctx.provider, str) and ctx.provider != "auto" else None
-    call = CallTrace(operation, model, provider, arguments)
+    call = CallTrace(operation, model, provider)
     call.instruments = instruments
     if tracer is not None:
         from opentelemetry.trace import SpanKind
