@@ -170,7 +170,8 @@ _json = st.recursive(
 @settings(max_examples=300)
 @given(st.lists(st.binary(max_size=80) | _json.map(lambda v: __import__("orjson").dumps(v)), max_size=6))
 def test_stream_parser_raises_only_typed_errors(payloads: list[bytes]) -> None:
-    events = EventStream(_chunk_parser("http://x", "p"), url="http://x", provider="p")
+    events: EventStream[object] = EventStream(lambda data: None, url="http://x", provider="p")
+    events.parse = _chunk_parser(events, hide_usage_only=True)
     body = b"".join(b"data: " + p.replace(b"\n", b" ").replace(b"\r", b" ") + b"\n\n" for p in payloads)
     events.consume(body)
     events.finish()

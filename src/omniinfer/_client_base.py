@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from omniinfer._core.context import ClientContext, make_context
 from omniinfer._core.records import Timeout
+from omniinfer._core.usage import UsageTotal
 
 if TYPE_CHECKING:
     from omniinfer._http.proxy import ProxySettings
@@ -98,6 +99,12 @@ class ClientBase:
     @property
     def trust_env(self) -> bool:
         return self._proxies.trust_env
+
+    @property
+    def usage(self) -> UsageTotal:
+        """Tokens used by this client's finished calls so far (`input_tokens`, `output_tokens`,
+        `total_tokens`, `calls`: how many calls reported usage); `client.usage.reset()` starts over."""
+        return self._ctx.usage
 
     @property
     def chat(self) -> _Chat:

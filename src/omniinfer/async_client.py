@@ -58,7 +58,9 @@ class AsyncInferenceClient(ClientBase):
 
     async def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         arguments.pop("self")
-        return await self._run(lambda ctx: flow(ctx, **arguments), self._transport, self._ctx)
+        return await self._run(
+            lambda ctx: flow(ctx, **arguments), self._transport, self._ctx, flow.__name__, arguments
+        )
 
     async def close(self) -> None:
         """Close the pooled connections. The client may still be used afterwards (it reconnects)."""

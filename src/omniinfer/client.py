@@ -88,7 +88,7 @@ class InferenceClient(ClientBase):
 
     def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         arguments.pop("self")
-        return self._run(lambda ctx: flow(ctx, **arguments), self._transport, self._ctx)
+        return self._run(lambda ctx: flow(ctx, **arguments), self._transport, self._ctx, flow.__name__, arguments)
 
     def close(self) -> None:
         """Close the pooled connections. The client may still be used afterwards (it reconnects)."""

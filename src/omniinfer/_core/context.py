@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from omniinfer._core.records import Timeout
 from omniinfer._core.retry import RetryPolicy
 from omniinfer._core.tokens import implicit_token
+from omniinfer._core.usage import UsageTotal
 from omniinfer._version import __version__
 
 USER_AGENT = f"omniinfer/{__version__}"
@@ -32,6 +33,7 @@ class ClientContext:
         "provider",
         "retry",
         "timeout",
+        "usage",
     )
 
     def __init__(
@@ -46,6 +48,7 @@ class ClientContext:
         fallback: bool = False,
         excluded: tuple[str, ...] = (),
         given_timeout: float | Timeout | None = None,
+        usage: UsageTotal | None = None,
     ) -> None:
         self.model = model
         self.provider = provider
@@ -58,6 +61,7 @@ class ClientContext:
         self.excluded = excluded  # providers that already failed during the current call
         self.given_timeout = given_timeout  # as the caller wrote it (`client.timeout`)
         self._stored: tuple[str | None] | None = None
+        self.usage = usage if usage is not None else UsageTotal()  # the client's running token total
 
     def excluding(self, providers: tuple[str, ...]) -> ClientContext:
         """This context for one fallback attempt: the same settings, some providers ruled out."""
@@ -74,6 +78,7 @@ class ClientContext:
             self.fallback,
             providers,
             self.given_timeout,
+            self.usage,
         )
         clone._stored = self._stored
         return clone

@@ -9,10 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from omniinfer._core import telemetry
 from omniinfer._core.logs import logger
 from omniinfer._core.records import Request
+
+if TYPE_CHECKING:
+    from omniinfer._core.context import ClientContext
+    from omniinfer._core.usage import Usage
 
 DEBUG = 10  # logging.DEBUG, without importing logging at import time
 
@@ -23,28 +28,43 @@ _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray
 
 class ResponseMeta:
     """`provider` that answered, provider-side `model` id, `url`, `status`, `request_id`, `attempts`
-    (how many times the final request was sent), `headers` (response headers, lower-cased), and
-    timings in seconds since the call began: `time_to_first_byte`, `time_to_first_token` (streams),
-    `elapsed` (the whole call; for a stream, until its end)."""
+    (how many times the final request was sent), `providers_tried` (in order, with fallback),
+    `headers` (response headers, lower-cased), `usage` (the call's token counts, when the server
+    reported them; a stream's once it ended), and timings in seconds since the call began:
+    `time_to_first_byte`, `time_to_first_token` (streams), `elapsed` (the whole call; for a
+    stream, until its end)."""
 
     __slots__ = (
         "_last",
         "_started",
+        "_totals",
+        "_trace",
         "attempts",
         "elapsed",
         "headers",
+        "last_event",
         "model",
         "provider",
+        "providers_tried",
         "request_id",
         "status",
         "time_to_first_byte",
         "time_to_first_token",
         "url",
+        "usage",
     )
 
-    def __init__(self) -> None:
+    def __init__(
+        self, ctx: ClientContext | None = None, task: str | None = None, arguments: dict[str, Any] | None = None
+    ) -> None:
         self._started = time.perf_counter()
         self._last: Request | None = None
+        self._totals = None if ctx is None else ctx.usage
+        # The call's OpenTelemetry span and metrics, when the application configured them.
+        self._trace = None if task is None or ctx is None else telemetry.begin(task, arguments or {}, ctx)
+        self.usage: Usage | None = None
+        self.providers_tried: list[str] = []
+        self.last_event: Any = None  # a stream's last item handed out (its id, model, finish reasons)
         self.provider: str | None = None
         self.model: str | None = None
         self.url: str | None = None
@@ -66,6 +86,8 @@ class ResponseMeta:
         if request.provider != "hub":
             self.provider = request.provider
             self.model = request.model or self.model
+            if request.provider is not None and request.provider not in self.providers_tried:
+                self.providers_tried.append(request.provider)
 
     def received(self, status: int, headers: dict[str, str], url: str) -> None:
         self.status, self.headers, self.url = status, headers, url
@@ -77,8 +99,22 @@ class ResponseMeta:
         if self.time_to_first_token is None:
             self.time_to_first_token = time.perf_counter() - self._started
 
-    def finished(self) -> None:
+    def finished(self, result: Any = None) -> None:
+        """The call ended well (a stream: its end marker arrived): count its usage, end its span."""
         self.elapsed = time.perf_counter() - self._started
+        if self.usage is not None and self._totals is not None:
+            self._totals.add(self.usage)
+        trace, self._trace = self._trace, None
+        if trace is not None:
+            telemetry.end(trace, self, result)
+
+    def failed(self, error: BaseException) -> None:
+        """The call (or its stream) raised `error`, or (GeneratorExit) a stream was closed before its end."""
+        if self.elapsed is None:
+            self.elapsed = time.perf_counter() - self._started
+        trace, self._trace = self._trace, None
+        if trace is not None:
+            telemetry.end(trace, self, None, None if isinstance(error, GeneratorExit) else error)
 
     def __repr__(self) -> str:
         return (
@@ -107,7 +143,7 @@ def attach(result: Any, meta: ResponseMeta) -> Any:
     """Hang `meta` on a typed result (or on each typed element of a list result)."""
     from omniinfer.types._base import BaseInferenceType
 
-    meta.finished()
+    meta.finished(result)
     _LAST.set(meta)
     if isinstance(result, BaseInferenceType):
         result.__dict__["_response_meta"] = meta

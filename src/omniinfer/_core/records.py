@@ -7,7 +7,10 @@ last request is a stream, the flow returns an `EventStream` that the driver feed
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+
+if TYPE_CHECKING:
+    from omniinfer._core.usage import Usage
 
 T = TypeVar("T")
 
@@ -51,13 +54,14 @@ class Response:
     """An HTTP answer. `headers` has lower-cased names. For a 2xx stream `body` is empty and the
     bytes reach the flow's `EventStream` instead."""
 
-    __slots__ = ("body", "headers", "status", "url")
+    __slots__ = ("body", "headers", "status", "url", "usage")
 
     def __init__(self, status: int, headers: dict[str, str], body: bytes, url: str) -> None:
         self.status = status
         self.headers = headers
         self.body = body
         self.url = url
+        self.usage: Usage | None = None  # set by the flow that read the answer's token counts
 
     def __repr__(self) -> str:
         return f"Response({self.status} {self.url}, {len(self.body)} bytes)"
@@ -122,9 +126,24 @@ class EventStream(Generic[T]):
     final item, or a last item `ends` recognises as the last one. Otherwise, IncompleteStreamError.
     A body cut by the network (a chunked body without its terminator, a reset) fails in the
     transport with InferenceConnectionError before it gets here.
+
+    The token counts the parser reads (the usage-only final chunk, TGI's details) it leaves in
+    `usage`, for the call's metadata.
     """
 
-    __slots__ = ("_decoder", "_last", "_opening", "done", "ends", "error", "is_final", "parse", "provider", "url")
+    __slots__ = (
+        "_decoder",
+        "_last",
+        "_opening",
+        "done",
+        "ends",
+        "error",
+        "is_final",
+        "parse",
+        "provider",
+        "url",
+        "usage",
+    )
 
     def __init__(
         self,
@@ -145,6 +164,7 @@ class EventStream(Generic[T]):
         self.error: BaseException | None = None
         self.url = url
         self.provider = provider
+        self.usage: Usage | None = None
         self._decoder = SSEDecoder()
         self._opening: bytes | None = b""  # the body's first bytes until an event arrives (for errors)
 

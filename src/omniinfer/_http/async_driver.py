@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from omniinfer._core import taps
 from omniinfer._core.context import ClientContext
 from omniinfer._core.fallback import with_fallback
 from omniinfer._core.meta import AsyncStream, ResponseMeta, attach
@@ -17,13 +18,21 @@ from omniinfer._http.async_transport import AsyncResponse, AsyncTransport
 from omniinfer.errors import InferenceError, InferenceTimeoutError
 
 
-async def run(factory: Callable[[ClientContext], Flow], transport: AsyncTransport, ctx: ClientContext) -> Any:
-    """Run the task flow `factory(ctx)` to its result (or its stream), with retries and fallback."""
+async def run(
+    factory: Callable[[ClientContext], Flow],
+    transport: AsyncTransport,
+    ctx: ClientContext,
+    task: str | None = None,
+    arguments: dict[str, Any] | None = None,
+) -> Any:
+    """Run the task flow `factory(ctx)` to its result (or its stream), with retries and fallback.
+    `task` and its `arguments` name the call for its OpenTelemetry span."""
     timeout = ctx.timeout
     deadline = deadline_of(timeout)
     flow = retrying(with_fallback(factory, ctx), ctx.retry, deadline)
     hops = 0
-    meta = ResponseMeta()
+    meta = ResponseMeta(ctx, task, arguments)
+    response = None
     try:
         item = next(flow)
         while True:
@@ -34,7 +43,11 @@ async def run(factory: Callable[[ClientContext], Flow], transport: AsyncTranspor
             request: Request = item
             meta.sent(request)
             try:
-                answer = await transport.send(request, timeout.connect, timeout.read, deadline)
+                tap = taps.ACTIVE  # a cassette (omniinfer.testing) records or replays what is sent
+                if tap is None:
+                    answer = await transport.send(request, timeout.connect, timeout.read, deadline)
+                else:
+                    answer = await tap.send_async(transport, request, timeout.connect, timeout.read, deadline)
                 head = answer.head
                 meta.received(head.status, head.headers, answer.url)
                 streaming = request.stream and 200 <= head.status < 300
@@ -50,29 +63,43 @@ async def run(factory: Callable[[ClientContext], Flow], transport: AsyncTranspor
         result = stop.value
         if isinstance(result, EventStream):
             return AsyncStream(_events(answer, result, timeout, deadline, meta), meta)
+        if response is not None:
+            meta.usage = response.usage
         return attach(result, meta)
+    except BaseException as error:
+        meta.failed(error)
+        raise
 
 
 async def _events(
     answer: AsyncResponse, events: EventStream[Any], timeout: Timeout, deadline: float | None, meta: ResponseMeta
 ) -> AsyncIterator[Any]:
     first = True
+    last: list[Any] = []  # the last items handed out: the final chunk tells the answer's id and finish reasons
     try:
         async for piece in answer.iter_bytes(first_wait=timeout.first_token, keep_deadline=timeout.stream_total):
             first = False
             items = events.consume(piece)
             if items:
                 meta.first_token()
+                last = items
                 for item in items:
                     yield item
             if events.error is not None:
                 raise events.error
-        for item in events.finish(clean=answer.head.framed):
+        final = events.finish(clean=answer.head.framed)
+        for item in final:
             yield item
-        meta.finished()
+        meta.usage, meta.last_event = events.usage, (final or last or [None])[-1]
         if events.error is not None:
             raise events.error
+        meta.finished()
     except InferenceTimeoutError as error:
-        raise restated(error, timeout, deadline if first or timeout.stream_total else None, first) from None
+        stated = restated(error, timeout, deadline if first or timeout.stream_total else None, first)
+        meta.failed(stated)
+        raise stated from None
+    except BaseException as error:
+        meta.failed(error)
+        raise
     finally:
         answer.close()

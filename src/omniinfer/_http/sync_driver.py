@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from omniinfer._core import taps
 from omniinfer._core.context import ClientContext
 from omniinfer._core.fallback import with_fallback
 from omniinfer._core.meta import ResponseMeta, Stream, attach
@@ -17,13 +18,21 @@ from omniinfer._http.sync_transport import SyncResponse, SyncTransport
 from omniinfer.errors import InferenceError, InferenceTimeoutError
 
 
-def run(factory: Callable[[ClientContext], Flow], transport: SyncTransport, ctx: ClientContext) -> Any:
-    """Run the task flow `factory(ctx)` to its result (or its stream), with retries and fallback."""
+def run(
+    factory: Callable[[ClientContext], Flow],
+    transport: SyncTransport,
+    ctx: ClientContext,
+    task: str | None = None,
+    arguments: dict[str, Any] | None = None,
+) -> Any:
+    """Run the task flow `factory(ctx)` to its result (or its stream), with retries and fallback.
+    `task` and its `arguments` name the call for its OpenTelemetry span."""
     timeout = ctx.timeout
     deadline = deadline_of(timeout)
     flow = retrying(with_fallback(factory, ctx), ctx.retry, deadline)
     hops = 0
-    meta = ResponseMeta()
+    meta = ResponseMeta(ctx, task, arguments)
+    response = None
     try:
         item = next(flow)
         while True:
@@ -34,7 +43,11 @@ def run(factory: Callable[[ClientContext], Flow], transport: SyncTransport, ctx:
             request: Request = item
             meta.sent(request)
             try:
-                answer = transport.send(request, timeout.connect, timeout.read, deadline)
+                tap = taps.ACTIVE  # a cassette (omniinfer.testing) records or replays what is sent
+                if tap is None:
+                    answer = transport.send(request, timeout.connect, timeout.read, deadline)
+                else:
+                    answer = tap.send(transport, request, timeout.connect, timeout.read, deadline)
                 head = answer.head
                 meta.received(head.status, head.headers, answer.url)
                 streaming = request.stream and 200 <= head.status < 300
@@ -50,27 +63,41 @@ def run(factory: Callable[[ClientContext], Flow], transport: SyncTransport, ctx:
         result = stop.value
         if isinstance(result, EventStream):
             return Stream(_events(answer, result, timeout, deadline, meta), meta)
+        if response is not None:
+            meta.usage = response.usage
         return attach(result, meta)
+    except BaseException as error:
+        meta.failed(error)
+        raise
 
 
 def _events(
     answer: SyncResponse, events: EventStream[Any], timeout: Timeout, deadline: float | None, meta: ResponseMeta
 ) -> Iterator[Any]:
     first = True
+    last: list[Any] = []  # the last items handed out: the final chunk tells the answer's id and finish reasons
     try:
         for piece in answer.iter_bytes(first_wait=timeout.first_token, keep_deadline=timeout.stream_total):
             first = False
             items = events.consume(piece)
             if items:
                 meta.first_token()
+                last = items
                 yield from items
             if events.error is not None:
                 raise events.error
-        yield from events.finish(clean=answer.head.framed)
-        meta.finished()
+        final = events.finish(clean=answer.head.framed)
+        yield from final
+        meta.usage, meta.last_event = events.usage, (final or last or [None])[-1]
         if events.error is not None:
             raise events.error
+        meta.finished()
     except InferenceTimeoutError as error:
-        raise restated(error, timeout, deadline if first or timeout.stream_total else None, first) from None
+        stated = restated(error, timeout, deadline if first or timeout.stream_total else None, first)
+        meta.failed(stated)
+        raise stated from None
+    except BaseException as error:
+        meta.failed(error)
+        raise
     finally:
         answer.close()  # no-op once the body was read to its end and the connection pooled

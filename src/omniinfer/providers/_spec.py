@@ -103,3 +103,6 @@ class Provider:
     extra_headers: dict[str, str] = field(default_factory=dict)
     # The model used when none is given (the `local` provider's catalogue default).
     default_model: str | None = None
+    # Honours `stream_options: {"include_usage": true}` (a final usage-only chunk): the client asks
+    # for it on streams. Providers that send usage unasked, or whose support is unknown, leave it off.
+    stream_usage: bool = False

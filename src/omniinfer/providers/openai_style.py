@@ -7,6 +7,7 @@ from collections.abc import Generator
 from typing import Any
 
 from omniinfer._core.records import Response
+from omniinfer._core.usage import openai_usage
 from omniinfer.providers._files import malformed, pick
 from omniinfer.providers._payload import json_body
 from omniinfer.providers._spec import PayloadHook, Prepared, Provider, ProviderCall, TaskRoute, native
@@ -87,6 +88,7 @@ def _embeddings_body_without_parameters(call: ProviderCall) -> Prepared:
 def _embedding_vectors(call: ProviderCall, response: Response) -> Generator[Any, Any, Any]:
     """`[d.embedding for d in data]`: the raw output the feature-extraction task turns into an array."""
     data = decode_json(response, call.target.provider_id)
+    response.usage = openai_usage(data)
     items = pick(data, ("data",), call, response)
     vectors = [pick(items, (i, "embedding"), call, response) for i in range(len(items))]
     try:
@@ -132,13 +134,16 @@ PROVIDERS = [
         "https://api.fireworks.ai",
         {"conversational": chat("/inference/v1/chat/completions", json_object_with_schema)},
     ),
-    Provider("groq", "https://api.groq.com", {"conversational": chat("/openai/v1/chat/completions")}),
+    Provider(
+        "groq", "https://api.groq.com", {"conversational": chat("/openai/v1/chat/completions")}, stream_usage=True
+    ),
     Provider(
         "openai",
         "https://api.openai.com",
         {"conversational": chat()},
         router_allowed=False,
         uses_hub_mapping=False,
+        stream_usage=True,
     ),
     Provider(
         "sambanova",

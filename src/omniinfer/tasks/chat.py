@@ -9,7 +9,8 @@ from omniinfer._core.context import ClientContext, is_url
 from omniinfer._core.http_errors import stream_error
 from omniinfer._core.jsonutil import dumps, loads
 from omniinfer._core.records import EventStream, Request, Response
-from omniinfer.routing import resolve
+from omniinfer._core.usage import openai_usage
+from omniinfer.routing import Target, resolve
 from omniinfer.tasks._common import decode_json, drop_none, expect, merge
 from omniinfer.types.chat_completion import ChatCompletionOutput, ChatCompletionStreamOutput
 
@@ -90,13 +91,23 @@ def chat_completion(
         "stream": bool(stream),
     }
     payload = merge(payload, extra_body)
+    # Ask for the stream's token counts where the server is known to honour it and the caller did
+    # not choose: the usage-only chunk this adds is then kept from the caller (see _chunk_parser).
+    asked_usage = stream and "stream_options" not in payload and stream_reports_usage(target)
+    if asked_usage:
+        payload["stream_options"] = {"include_usage": True}
     if target.route is not None and target.route.payload_hook is not None:
         payload = target.route.payload_hook(payload, body_model or "")
     provider = target.provider_id
     response = yield target.request(dumps(payload), stream=bool(stream), url=url)
     if stream:
-        return EventStream(_chunk_parser(url, provider), url=url, provider=provider, ends=last_chunk)
+        events: EventStream[ChatCompletionStreamOutput] = EventStream(
+            _no_parser, url=url, provider=provider, ends=last_chunk
+        )
+        events.parse = _chunk_parser(events, hide_usage_only=asked_usage)
+        return events
     data = expect(decode_json(response, provider), dict, "a chat.completion object", response, provider)
+    response.usage = openai_usage(data)
     return ChatCompletionOutput.from_dict(data)
 
 
@@ -109,15 +120,34 @@ def last_chunk(chunk: Any) -> bool:
     return not choices and getattr(chunk, "usage", None) is not None
 
 
-def _chunk_parser(url: str, provider: str | None) -> Any:
-    from_dict = ChatCompletionStreamOutput.from_dict
+def stream_reports_usage(target: Target) -> bool:
+    """Whether to ask this target for `stream_options.include_usage`: OpenAI-compatible URLs (vLLM,
+    llama.cpp, TGI, Ollama... accept or ignore it) and the providers known to honour it."""
+    if target.provider is None:
+        return target.base.startswith(("http://", "https://"))
+    return target.provider.stream_usage
 
-    def parse(data: bytes) -> ChatCompletionStreamOutput:
+
+def _no_parser(data: bytes) -> None:
+    return None
+
+
+def _chunk_parser(events: EventStream[Any], hide_usage_only: bool) -> Any:
+    """Parse one `chat.completion.chunk`; token counts go to `events.usage`. The usage-only final
+    chunk (`choices: []`) reaches the caller only when the caller asked for it."""
+    from_dict = ChatCompletionStreamOutput.from_dict
+    url, provider = events.url, events.provider
+
+    def parse(data: bytes) -> ChatCompletionStreamOutput | None:
         chunk = loads(data)
         if type(chunk) is not dict:
             raise stream_error({"error": f"unexpected event {data[:200]!r}"}, url=url, provider=provider)
         if chunk.get("error") is not None:
             raise stream_error(chunk, url=url, provider=provider)
+        if chunk.get("usage") is not None:  # most chunks carry none, or null
+            events.usage = openai_usage(chunk)
+            if not chunk.get("choices"):
+                return None if hide_usage_only else from_dict(chunk)
         return from_dict(chunk)
 
     return parse

@@ -14,9 +14,11 @@ from omniinfer._core.context import ClientContext, is_url
 from omniinfer._core.http_errors import stream_error
 from omniinfer._core.jsonutil import dumps, loads
 from omniinfer._core.records import EventStream, Request, Response
+from omniinfer._core.usage import openai_usage, tgi_usage
 from omniinfer.errors import BadRequestError
 from omniinfer.routing import Target, destination, resolve
 from omniinfer.tasks._common import decode_json, drop_none
+from omniinfer.tasks.chat import stream_reports_usage
 from omniinfer.types.text_generation import TextGenerationOutput, TextGenerationStreamOutput
 
 Flow = Generator[Request, Response, Any]
@@ -140,11 +142,14 @@ def _tgi(
             _drop_rejected(parameters, rejected, key, warn=False)
             details = False
     if stream:
-        parse, is_final = _tgi_event_parser(details, url, provider)
-        return EventStream(parse, url=url, provider=provider, is_final=is_final)
+        events: EventStream[Any] = EventStream(_no_parser, url=url, provider=provider)
+        events.parse, events.is_final = _tgi_event_parser(events, details)
+        return events
     data = decode_json(response, provider)
     if isinstance(data, list):
         data = data[0] if data else {}
+    if isinstance(data, dict):
+        response.usage = tgi_usage(data.get("details"))
     output = TextGenerationOutput.from_dict(data if isinstance(data, dict) else {"generated_text": str(data)})
     return output if details else output.generated_text
 
@@ -161,9 +166,15 @@ def _drop_rejected(parameters: dict[str, Any], rejected: set[str], key: str, war
         )
 
 
-def _tgi_event_parser(details: bool, url: str, provider: str | None) -> tuple[Any, Any]:
-    """(parse, is_final) for a TGI stream: the last event is the one that carries `generated_text`."""
+def _no_parser(data: bytes) -> None:
+    return None
+
+
+def _tgi_event_parser(events: EventStream[Any], details: bool) -> tuple[Any, Any]:
+    """(parse, is_final) for a TGI stream: the last event is the one that carries `generated_text`
+    (and the details: its token count is the stream's usage)."""
     from_dict = TextGenerationStreamOutput.from_dict
+    url, provider = events.url, events.provider
     seen_final = [False]
 
     def parse(data: bytes) -> Any:
@@ -174,6 +185,7 @@ def _tgi_event_parser(details: bool, url: str, provider: str | None) -> tuple[An
             )
         if event.get("generated_text") is not None:
             seen_final[0] = True
+            events.usage = tgi_usage(event.get("details"))
         output = from_dict(event)
         return output if details else output.token.text
 
@@ -196,15 +208,18 @@ def _completions(
         **_openai_parameters(parameters),
         "stream": stream,
     }
+    if stream and stream_reports_usage(target):
+        payload["stream_options"] = {"include_usage": True}  # its usage-only chunk is never handed out
     if target.route is not None and target.route.payload_hook is not None:
         payload = target.route.payload_hook(payload, body_model or "")
     provider = target.provider_id
     response = yield target.request(dumps(payload), stream=stream, url=url)
     if stream:
-        return EventStream(
-            _completion_chunk_parser(details, url, provider), url=url, provider=provider, ends=_carries_details
-        )
+        events: EventStream[Any] = EventStream(_no_parser, url=url, provider=provider, ends=_carries_details)
+        events.parse = _completion_chunk_parser(events, details)
+        return events
     data = decode_json(response, provider)
+    response.usage = openai_usage(data)
     choice = _first_choice(data)
     output = TextGenerationOutput.from_dict(
         {
@@ -250,9 +265,10 @@ def _first_choice(data: Any) -> dict[str, Any]:
     raise MalformedResponseError(f"Expected a completions object with `choices`, got {str(data)[:200]!r}")
 
 
-def _completion_chunk_parser(details: bool, url: str, provider: str | None) -> Any:
+def _completion_chunk_parser(events: EventStream[Any], details: bool) -> Any:
     index = 0
     generated: list[str] = []
+    url, provider = events.url, events.provider
 
     def parse(data: bytes) -> Any:
         nonlocal index
@@ -261,6 +277,8 @@ def _completion_chunk_parser(details: bool, url: str, provider: str | None) -> A
             raise stream_error(
                 chunk if type(chunk) is dict else {"error": repr(data[:200])}, url=url, provider=provider
             )
+        if chunk.get("usage") is not None:
+            events.usage = openai_usage(chunk)
         choices = chunk.get("choices") or []
         if not choices:
             return None
