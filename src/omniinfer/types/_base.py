@@ -1,50 +1,60 @@
-"""The base of every output type: a dict whose fields are also attributes.
+"""The base of every task type: a dataclass that is also a dict, as in the reference client.
 
-`out.label == out["label"]`; a field the server did not send reads as None (both ways); keys the
-server sent that the type does not know are kept. Nested fields are converted to their own types
-once, when the object is parsed, by a per-class plan computed on first use (not at import time).
+`out.label == out["label"]`; every declared field is present, None when the server did not send
+it; keys the server sent that the type does not declare are kept (as items, read as attributes).
+`dataclasses.asdict`, `fields`, `replace`, positional construction and `==` (field by field for two
+objects of one class, dict equality against a plain dict) behave as for any dataclass.
+
+Parsing is the hot path (one streamed chunk is three objects), so it does not go through
+`__init__`: `from_dict` fills a new instance from the class's blank (every field None, in field
+order) and the server's dict in two C-level updates, then converts nested fields by a per-class
+plan computed on first use. Field attributes are C-level getters (`property(itemgetter(name))`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import typing
 from operator import itemgetter
-from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, Union, get_args, get_origin
 
 T = TypeVar("T", bound="BaseInferenceType")
+C = TypeVar("C", bound="type[BaseInferenceType]")
 
-# (field name, nested type, is a list of it)
-_Plan = tuple[tuple[str, type["BaseInferenceType"], bool], ...]
+# (field name, nested type or alias key, kind): kind 0 one object, 1 a list of them, 2 an alias key
+_Plan = tuple[tuple[str, Any, int], ...]
+_ONE, _LIST, _ALIAS = 0, 1, 2
+
+_new = dict.__new__
+_update = dict.update
+
+# The chat and text-generation protocols (OpenAI, TGI) send snake_case keys: their types skip the
+# key normalization the other tasks' answers get ("content-type" → "content_type").
+_EXACT_KEY_MODULES = frozenset({"omniinfer.types.chat_completion", "omniinfer.types.text_generation"})
 
 
 class BaseInferenceType(dict):  # type: ignore[type-arg]
-    """A typed view of a JSON object: attribute and key access, missing fields None, extras kept."""
+    """A typed view of a JSON object: a dataclass and a dict at once."""
 
-    __slots__ = ()
     _fields: ClassVar[frozenset[str]] = frozenset()
     _plan: ClassVar[_Plan | None] = None
+    _blank: ClassVar[dict[str, None]] = {}
+    _size: ClassVar[int] = 0
+    _normalize: ClassVar[bool] = False
+    _aliases: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        fields: set[str] = set()
+        names: set[str] = set()
         for klass in cls.__mro__:
-            fields.update(name for name in klass.__dict__.get("__annotations__", {}) if not name.startswith("_"))  # noqa: RUF063
-        cls._fields = frozenset(fields)
+            names.update(n for n in klass.__dict__.get("__annotations__", {}) if not n.startswith("_"))  # noqa: RUF063
+        cls._fields = frozenset(names)
         cls._plan = None
-        # A C-level getter per field: `out.choices` costs a dict lookup, not a failed attribute
-        # search plus __getattr__ (this is read once per streamed token). Missing fields read as None
-        # through __missing__. Names that are dict methods keep the method.
-        for name in cls.__dict__.get("__annotations__", {}):  # noqa: RUF063
-            if not name.startswith("_") and not hasattr(dict, name):
-                setattr(cls, name, property(itemgetter(name)))
 
     def __missing__(self, key: str) -> Any:
+        # Only for objects built without their fields (subclasses that declare no dataclass).
         if key in self._fields:
-            # Servers may send "content-type" for the field content_type.
-            for variant in (key.replace("_", "-"), key.replace("_", " ")):
-                if variant != key and dict.__contains__(self, variant):
-                    return dict.__getitem__(self, variant)
             return None
         raise KeyError(key)
 
@@ -109,34 +119,48 @@ class BaseInferenceType(dict):  # type: ignore[type-arg]
 
     @classmethod
     def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-        """The hot path: one copy of the dict, then nested fields converted by the class plan."""
-        instance = cls(data)
+        """The hot path: the blank and the data copied in, then nested fields converted by the plan."""
         plan = cls._plan
         if plan is None:
             plan = cls._build_plan()
-        for name, nested, is_list in plan:
+        instance = _new(cls)
+        _update(instance, cls._blank)
+        _update(instance, data)
+        if cls._normalize and len(instance) != cls._size:
+            _normalize_keys(instance)
+        for name, nested, kind in plan:
             value = data.get(name)
-            if value is None:
-                continue
-            if is_list:
+            if kind == _ONE:
+                if type(value) is dict:
+                    instance[name] = nested.from_dict(value)
+            elif kind == _LIST:
                 if type(value) is list:
                     instance[name] = [nested.from_dict(v) if type(v) is dict else v for v in value]
-            elif type(value) is dict:
-                instance[name] = nested.from_dict(value)
+            elif value is None and data.get(nested) is not None:  # an alias key stands in for the field
+                instance[name] = data[nested]
         return instance
 
     @classmethod
     def _build_plan(cls) -> _Plan:
         hints = typing.get_type_hints(cls)
-        plan = []
+        plan: list[tuple[str, Any, int]] = []
         for name, hint in hints.items():
             if name.startswith("_"):
                 continue
             found = _nested_type(hint)
             if found is not None:
-                plan.append((name, *found))
+                plan.append((name, found[0], _LIST if found[1] else _ONE))
+        plan += [(name, key, _ALIAS) for name, key in cls._aliases]
         cls._plan = tuple(plan)
         return cls._plan
+
+
+def _normalize_keys(instance: BaseInferenceType) -> None:
+    """Keys such as "Content-Type" become "content_type" (as the reference client does)."""
+    for key in [k for k in instance if isinstance(k, str) and k not in instance._fields]:
+        normal = key.replace("-", "_").replace(" ", "_").lower()
+        if normal != key and (normal not in instance._fields or dict.__getitem__(instance, normal) is None):
+            instance[normal] = dict.pop(instance, key)
 
 
 def _nested_type(hint: Any) -> tuple[type[BaseInferenceType], bool] | None:
@@ -151,9 +175,44 @@ def _nested_type(hint: Any) -> tuple[type[BaseInferenceType], bool] | None:
         return None
     if origin in (list, typing.List):  # noqa: UP006
         args = get_args(hint)
-        if args and isinstance(args[0], type) and issubclass(args[0], BaseInferenceType):
-            return args[0], True
+        if args:
+            inner = _nested_type(args[0])
+            if inner is not None and not inner[1]:
+                return inner[0], True
         return None
     if isinstance(hint, type) and issubclass(hint, BaseInferenceType):
         return hint, False
     return None
+
+
+def _finish(cls: C) -> C:
+    """Make a class body a dataclass (positional and keyword construction, `fields`, `asdict`,
+    `replace`, field-wise `==`) whose fields read from the dict with C-level getters."""
+    dataclasses.dataclass(repr=False)(cls)  # in place: the same class, made a dataclass
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    for name in names:
+        setattr(cls, name, property(itemgetter(name), doc=f"The `{name}` field (None when absent)."))
+    for _, key in getattr(cls, "_aliases", ()):
+        if key not in names:  # the alias key reads as the field when the server used the other name
+            setattr(cls, key, property(_alias_getter(key, next(n for n, k in cls._aliases if k == key))))
+    cls._blank = dict.fromkeys(names)
+    cls._size = len(names)
+    cls._normalize = cls.__module__ not in _EXACT_KEY_MODULES
+    cls._plan = None
+    return cls
+
+
+def _alias_getter(key: str, field: str) -> Any:
+    def read(self: dict[str, Any]) -> Any:
+        value = self.get(key)
+        return value if value is not None else self[field]
+
+    return read
+
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as inference_type
+else:
+    inference_type = _finish
+
+__all__ = ["BaseInferenceType", "inference_type"]
