@@ -198,6 +198,12 @@ def render_module(module: str, classes: list[TypeClass], aliases: list[tuple[str
         lines.append("")
     lines.append("from omniinfer.types._base import BaseInferenceType, inference_type")
     lines.append("")
+    # Literal aliases first, union aliases (which name classes) last: each class can resolve its
+    # annotations when it is defined, and compile its parser then.
+    literals = [(n, v) for n, v in aliases if v.startswith("Literal[")]
+    unions = [(n, v) for n, v in aliases if not v.startswith("Literal[")]
+    for name, value in literals:
+        lines += ["", f"{name} = {value}"]
     for cls in classes:
         lines += ["", "", "@inference_type", f"class {cls.name}(BaseInferenceType):"]
         doc = DOCS.get(cls.name)
@@ -217,9 +223,9 @@ def render_module(module: str, classes: list[TypeClass], aliases: list[tuple[str
             lines.append(f"    {f.name}: {f.annotation} = None")
         if not cls.fields and cls.name not in ALIASES:
             lines.append("    pass")
-    if aliases:  # after the classes: a union alias names them (annotations are postponed)
+    if unions:
         lines.append("")
-    for name, value in aliases:
+    for name, value in unions:
         lines += ["", f"{name} = {value}"]
     exported = [name for name, _ in aliases] + [c.name for c in classes]
     lines += ["", "", "__all__ = ["] + [f'    "{n}",' for n in sorted(exported)] + ["]", ""]
@@ -304,15 +310,16 @@ def formatted(files: dict[Path, str]) -> dict[Path, str]:
         if path.suffix != ".py":
             out[path] = text
             continue
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(path), "-"],
-            input=text,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-        out[path] = result.stdout
+        for command in (["check", "--select", "I", "--fix", "--quiet"], ["format"]):
+            text = subprocess.run(
+                [sys.executable, "-m", "ruff", *command, "--stdin-filename", str(path), "-"],
+                input=text,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            ).stdout
+        out[path] = text
     return out
 
 

@@ -10,6 +10,8 @@ from typing import Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+AudioClassificationOutputTransform = Literal["sigmoid", "softmax", "none"]
+
 
 @inference_type
 class AudioClassificationParameters(BaseInferenceType):
@@ -33,9 +35,6 @@ class AudioClassificationOutputElement(BaseInferenceType):
 
     label: str
     score: float
-
-
-AudioClassificationOutputTransform = Literal["sigmoid", "softmax", "none"]
 
 
 __all__ = [

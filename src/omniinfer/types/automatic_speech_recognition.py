@@ -10,6 +10,8 @@ from typing import Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+AutomaticSpeechRecognitionEarlyStoppingEnum = Literal["never"]
+
 
 @inference_type
 class AutomaticSpeechRecognitionGenerationParameters(BaseInferenceType):
@@ -63,9 +65,6 @@ class AutomaticSpeechRecognitionOutput(BaseInferenceType):
 
     text: str
     chunks: list[AutomaticSpeechRecognitionOutputChunk] | None = None
-
-
-AutomaticSpeechRecognitionEarlyStoppingEnum = Literal["never"]
 
 
 __all__ = [

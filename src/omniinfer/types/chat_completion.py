@@ -10,6 +10,10 @@ from typing import Any, ClassVar, Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+ChatCompletionInputMessageChunkType = Literal["text", "image_url"]
+
+ChatCompletionInputToolChoiceEnum = Literal["auto", "none", "required"]
+
 
 @inference_type
 class ChatCompletionInputURL(BaseInferenceType):
@@ -316,10 +320,6 @@ ChatCompletionInputGrammarType = (
     | ChatCompletionInputResponseFormatJSONSchema
     | ChatCompletionInputResponseFormatJSONObject
 )
-
-ChatCompletionInputMessageChunkType = Literal["text", "image_url"]
-
-ChatCompletionInputToolChoiceEnum = Literal["auto", "none", "required"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+FeatureExtractionInputTruncationDirection = Literal["left", "right"]
+
 
 @inference_type
 class FeatureExtractionInput(BaseInferenceType):
@@ -20,9 +22,6 @@ class FeatureExtractionInput(BaseInferenceType):
     prompt_name: str | None = None
     truncate: bool | None = None
     truncation_direction: FeatureExtractionInputTruncationDirection | None = None
-
-
-FeatureExtractionInputTruncationDirection = Literal["left", "right"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+ImageClassificationOutputTransform = Literal["sigmoid", "softmax", "none"]
+
 
 @inference_type
 class ImageClassificationParameters(BaseInferenceType):
@@ -33,9 +35,6 @@ class ImageClassificationOutputElement(BaseInferenceType):
 
     label: str
     score: float
-
-
-ImageClassificationOutputTransform = Literal["sigmoid", "softmax", "none"]
 
 
 __all__ = [

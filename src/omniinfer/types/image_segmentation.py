@@ -10,6 +10,8 @@ from typing import Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+ImageSegmentationSubtask = Literal["instance", "panoptic", "semantic"]
+
 
 @inference_type
 class ImageSegmentationParameters(BaseInferenceType):
@@ -36,9 +38,6 @@ class ImageSegmentationOutputElement(BaseInferenceType):
     label: str
     mask: str
     score: float | None = None
-
-
-ImageSegmentationSubtask = Literal["instance", "panoptic", "semantic"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+ImageToTextEarlyStoppingEnum = Literal["never"]
+
 
 @inference_type
 class ImageToTextGenerationParameters(BaseInferenceType):
@@ -55,9 +57,6 @@ class ImageToTextOutput(BaseInferenceType):
 
     generated_text: Any
     image_to_text_output_generated_text: str | None = None
-
-
-ImageToTextEarlyStoppingEnum = Literal["never"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+SummarizationTruncationStrategy = Literal["do_not_truncate", "longest_first", "only_first", "only_second"]
+
 
 @inference_type
 class SummarizationParameters(BaseInferenceType):
@@ -33,9 +35,6 @@ class SummarizationOutput(BaseInferenceType):
     """The summary (`summary_text`)."""
 
     summary_text: str
-
-
-SummarizationTruncationStrategy = Literal["do_not_truncate", "longest_first", "only_first", "only_second"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+Padding = Literal["do_not_pad", "longest", "max_length"]
+
 
 @inference_type
 class TableQuestionAnsweringInputData(BaseInferenceType):
@@ -44,9 +46,6 @@ class TableQuestionAnsweringOutputElement(BaseInferenceType):
     cells: list[str]
     coordinates: list[list[int]]
     aggregator: str | None = None
-
-
-Padding = Literal["do_not_pad", "longest", "max_length"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+Text2TextGenerationTruncationStrategy = Literal["do_not_truncate", "longest_first", "only_first", "only_second"]
+
 
 @inference_type
 class Text2TextGenerationParameters(BaseInferenceType):
@@ -34,9 +36,6 @@ class Text2TextGenerationOutput(BaseInferenceType):
 
     generated_text: Any
     text2_text_generation_output_generated_text: str | None = None
-
-
-Text2TextGenerationTruncationStrategy = Literal["do_not_truncate", "longest_first", "only_first", "only_second"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+TextClassificationOutputTransform = Literal["sigmoid", "softmax", "none"]
+
 
 @inference_type
 class TextClassificationParameters(BaseInferenceType):
@@ -33,9 +35,6 @@ class TextClassificationOutputElement(BaseInferenceType):
 
     label: str
     score: float
-
-
-TextClassificationOutputTransform = Literal["sigmoid", "softmax", "none"]
 
 
 __all__ = [

@@ -10,6 +10,10 @@ from typing import Any, Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+TextGenerationOutputFinishReason = Literal["length", "eos_token", "stop_sequence"]
+
+TypeEnum = Literal["json", "regex", "json_schema"]
+
 
 @inference_type
 class TextGenerationInputGrammarType(BaseInferenceType):
@@ -135,11 +139,6 @@ class TextGenerationStreamOutput(BaseInferenceType):
     details: TextGenerationStreamOutputStreamDetails | None = None
     generated_text: str | None = None
     top_tokens: list[TextGenerationStreamOutputToken] | None = None
-
-
-TextGenerationOutputFinishReason = Literal["length", "eos_token", "stop_sequence"]
-
-TypeEnum = Literal["json", "regex", "json_schema"]
 
 
 __all__ = [

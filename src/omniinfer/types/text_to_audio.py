@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+TextToAudioEarlyStoppingEnum = Literal["never"]
+
 
 @inference_type
 class TextToAudioGenerationParameters(BaseInferenceType):
@@ -54,9 +56,6 @@ class TextToAudioOutput(BaseInferenceType):
 
     audio: Any
     sampling_rate: float
-
-
-TextToAudioEarlyStoppingEnum = Literal["never"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+TextToSpeechEarlyStoppingEnum = Literal["never"]
+
 
 @inference_type
 class TextToSpeechGenerationParameters(BaseInferenceType):
@@ -54,9 +56,6 @@ class TextToSpeechOutput(BaseInferenceType):
 
     audio: Any
     sampling_rate: float | None = None
-
-
-TextToSpeechEarlyStoppingEnum = Literal["never"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+TokenClassificationAggregationStrategy = Literal["none", "simple", "first", "average", "max"]
+
 
 @inference_type
 class TokenClassificationParameters(BaseInferenceType):
@@ -38,9 +40,6 @@ class TokenClassificationOutputElement(BaseInferenceType):
     word: str
     entity: str | None = None
     entity_group: str | None = None
-
-
-TokenClassificationAggregationStrategy = Literal["none", "simple", "first", "average", "max"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+TranslationTruncationStrategy = Literal["do_not_truncate", "longest_first", "only_first", "only_second"]
+
 
 @inference_type
 class TranslationParameters(BaseInferenceType):
@@ -35,9 +37,6 @@ class TranslationOutput(BaseInferenceType):
     """The translation (`translation_text`)."""
 
     translation_text: str
-
-
-TranslationTruncationStrategy = Literal["do_not_truncate", "longest_first", "only_first", "only_second"]
 
 
 __all__ = [

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from omniinfer.types._base import BaseInferenceType, inference_type
 
+VideoClassificationOutputTransform = Literal["sigmoid", "softmax", "none"]
+
 
 @inference_type
 class VideoClassificationParameters(BaseInferenceType):
@@ -35,9 +37,6 @@ class VideoClassificationOutputElement(BaseInferenceType):
 
     label: str
     score: float
-
-
-VideoClassificationOutputTransform = Literal["sigmoid", "softmax", "none"]
 
 
 __all__ = [
