@@ -248,10 +248,10 @@ def render_init(locations: dict[str, str], versions: str) -> str:
         "import importlib",
         "from typing import TYPE_CHECKING, Any",
         "",
-        "from omniinfer.types._base import BaseInferenceType",
-        "",
+        "# Nothing is imported here: `from omniinfer import tasks` looks names up in this table.",
         "_LOCATIONS: dict[str, str] = {",
     ]
+    locations = {**locations, "BaseInferenceType": "_base"}
     lines += [f'    "{name}": "{locations[name]}",' for name in sorted(locations)]
     lines += [
         "}",
@@ -270,9 +270,10 @@ def render_init(locations: dict[str, str], versions: str) -> str:
         "    return sorted(set(globals()) | set(_LOCATIONS))",
         "",
         "",
-        "__all__ = sorted([BaseInferenceType.__name__, *_LOCATIONS])",
+        "__all__ = sorted(_LOCATIONS)",
         "",
         "if TYPE_CHECKING:",
+        "    from omniinfer.types._base import BaseInferenceType as BaseInferenceType",
     ]
     lines += [f"    from omniinfer.types.{module} import *  # noqa: F403" for module in modules]
     lines.append("")

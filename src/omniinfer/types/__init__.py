@@ -11,8 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from omniinfer.types._base import BaseInferenceType
-
+# Nothing is imported here: `from omniinfer import tasks` looks names up in this table.
 _LOCATIONS: dict[str, str] = {
     "AudioClassificationInput": "audio_classification",
     "AudioClassificationOutputElement": "audio_classification",
@@ -26,6 +25,7 @@ _LOCATIONS: dict[str, str] = {
     "AutomaticSpeechRecognitionOutput": "automatic_speech_recognition",
     "AutomaticSpeechRecognitionOutputChunk": "automatic_speech_recognition",
     "AutomaticSpeechRecognitionParameters": "automatic_speech_recognition",
+    "BaseInferenceType": "_base",
     "ChatCompletionInput": "chat_completion",
     "ChatCompletionInputFunctionDefinition": "chat_completion",
     "ChatCompletionInputFunctionName": "chat_completion",
@@ -199,9 +199,10 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LOCATIONS))
 
 
-__all__ = sorted([BaseInferenceType.__name__, *_LOCATIONS])
+__all__ = sorted(_LOCATIONS)
 
 if TYPE_CHECKING:
+    from omniinfer.types._base import BaseInferenceType as BaseInferenceType
     from omniinfer.types.audio_classification import *  # noqa: F403
     from omniinfer.types.audio_to_audio import *  # noqa: F403
     from omniinfer.types.automatic_speech_recognition import *  # noqa: F403

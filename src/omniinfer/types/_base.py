@@ -13,10 +13,10 @@ Parsing is the hot path (one streamed chunk is three objects), so it does not go
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
+import re
+import sys
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, get_args
 
 T = TypeVar("T", bound="BaseInferenceType")
 C = TypeVar("C", bound="type[BaseInferenceType]")
@@ -42,6 +42,7 @@ class BaseInferenceType(dict):  # type: ignore[type-arg]
     _size: ClassVar[int] = 0
     _normalize: ClassVar[bool] = False
     _aliases: ClassVar[tuple[tuple[str, str], ...]] = ()
+    _names: ClassVar[tuple[str, ...]] = ()  # the dataclass fields, in order
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -69,6 +70,17 @@ class BaseInferenceType(dict):  # type: ignore[type-arg]
 
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
+
+    def __eq__(self, other: object) -> bool:
+        # A dataclass's equality (written once here rather than generated per class): two objects of
+        # one class compare their declared fields; anything else is left to the other side (a plain
+        # dict then compares as dicts).
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        names = self._names
+        return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
+
+    __hash__ = None  # mutable, as dict
 
     def __delattr__(self, name: str) -> None:
         try:
@@ -128,14 +140,19 @@ class BaseInferenceType(dict):  # type: ignore[type-arg]
 
     @classmethod
     def _build_plan(cls) -> _Plan:
-        hints = typing.get_type_hints(cls)
+        """Which fields hold nested types, read from the annotations' text (evaluating them with
+        `typing.get_type_hints` cost more than the rest of a chat module's import)."""
+        namespace = vars(sys.modules[cls.__module__])
         plan: list[tuple[str, Any, int]] = []
-        for name, hint in hints.items():
-            if name.startswith("_"):
-                continue
-            found = _nested_type(hint)
-            if found is not None:
-                plan.append((name, found[0], _LIST if found[1] else _ONE))
+        seen: set[str] = set()
+        for klass in cls.__mro__:  # a subclass's annotation of a field wins over its parent's
+            for name, hint in klass.__dict__.get("__annotations__", {}).items():  # noqa: RUF063
+                if name.startswith("_") or name in seen:
+                    continue
+                seen.add(name)
+                found = _nested_type(hint, namespace if klass is cls else vars(sys.modules[klass.__module__]))
+                if found is not None:
+                    plan.append((name, found[0], _LIST if found[1] else _ONE))
         plan += [(name, key, _ALIAS) for name, key in cls._aliases]
         cls._plan = tuple(plan)
         return cls._plan
@@ -153,6 +170,10 @@ def _compile(cls: type[BaseInferenceType]) -> Any:
     much again as the merges.
     """
     plan = cls._plan if cls._plan is not None else cls._build_plan()
+    if not plan:  # most types: no nested field, no source to compile (compiling costs import time)
+        parse = _flat_parser(cls, cls._blank, cls._size if cls._normalize else None)
+        cls.from_dict = staticmethod(parse)  # type: ignore[method-assign]
+        return parse
     env: dict[str, Any] = {"new": dict.__new__, "cls": cls, "blank": cls._blank, "normalize": _normalize_keys}
     lines = ["def from_dict(data):", "    i = new(cls)", "    i |= blank", "    i |= data"]
     if cls._normalize:
@@ -183,6 +204,31 @@ def _compile(cls: type[BaseInferenceType]) -> Any:
     return parse
 
 
+def _flat_parser(cls: type[BaseInferenceType], blank: dict[str, None], size: int | None) -> Any:
+    new = dict.__new__
+    if size is None:
+
+        def from_dict(data: dict[str, Any]) -> Any:
+            instance = new(cls)
+            instance |= blank
+            instance |= data
+            return instance
+
+    else:
+
+        def from_dict(data: dict[str, Any]) -> Any:
+            instance = new(cls)
+            instance |= blank
+            instance |= data
+            if len(instance) != size:
+                _normalize_keys(instance)
+            return instance
+
+    from_dict.__qualname__ = f"{cls.__qualname__}.from_dict"
+    from_dict.__doc__ = _FROM_DICT.__func__.__doc__
+    return from_dict
+
+
 def _normalize_keys(instance: BaseInferenceType) -> None:
     """Keys such as "Content-Type" become "content_type" (as the reference client does)."""
     for key in [k for k in instance if isinstance(k, str) and k not in instance._fields]:
@@ -191,32 +237,39 @@ def _normalize_keys(instance: BaseInferenceType) -> None:
             instance[normal] = dict.pop(instance, key)
 
 
-def _nested_type(hint: Any) -> tuple[type[BaseInferenceType], bool] | None:
-    """(type, is_list) when a field holds a BaseInferenceType or a list of them."""
-    origin = get_origin(hint)
-    if origin in (Union, types.UnionType):
-        for arg in get_args(hint):
-            if arg is not type(None):
-                found = _nested_type(arg)
-                if found is not None:
-                    return found
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+_TYPING_WORDS = frozenset({"None", "Any", "Literal", "list", "dict", "str", "int", "float", "bool", "object"})
+
+
+def _nested_type(hint: Any, namespace: dict[str, Any]) -> tuple[type[BaseInferenceType], bool] | None:
+    """(type, is_list) when a field holds a BaseInferenceType or a list of them: the first such
+    type named in the annotation, as the reference client picks it. A list of lists is left as
+    sent (so does the reference). NameError when a name is not defined yet."""
+    if not isinstance(hint, str):
+        hint = getattr(hint, "__name__", None) or repr(hint)
+    if "Literal[" in hint:
         return None
-    if origin in (list, typing.List):  # noqa: UP006
-        args = get_args(hint)
-        if args:
-            inner = _nested_type(args[0])
-            if inner is not None and not inner[1]:
-                return inner[0], True
-        return None
-    if isinstance(hint, type) and issubclass(hint, BaseInferenceType):
-        return hint, False
+    for match in _NAME.finditer(hint):
+        word = match.group()
+        if word in _TYPING_WORDS:
+            continue
+        if word not in namespace:
+            raise NameError(word)
+        value = namespace[word]
+        candidates = [value] if isinstance(value, type) else list(get_args(value))
+        for candidate in candidates:
+            if isinstance(candidate, type) and issubclass(candidate, BaseInferenceType):
+                before = hint[: match.start()].replace(" ", "")
+                if before.endswith("list[list["):
+                    return None
+                return candidate, before.endswith("list[")
     return None
 
 
 def _finish(cls: C) -> C:
     """Make a class body a dataclass (positional and keyword construction, `fields`, `asdict`,
     `replace`, field-wise `==`) whose fields read from the dict with C-level getters."""
-    dataclasses.dataclass(repr=False)(cls)  # in place: the same class, made a dataclass
+    dataclasses.dataclass(repr=False, eq=False)(cls)  # in place; `__eq__` is the base's
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     for name in names:
         setattr(cls, name, property(itemgetter(name), doc=f"The `{name}` field (None when absent)."))
@@ -224,6 +277,7 @@ def _finish(cls: C) -> C:
         if key not in names:  # the alias key reads as the field when the server used the other name
             setattr(cls, key, property(_alias_getter(key, next(n for n, k in cls._aliases if k == key))))
     cls._blank = dict.fromkeys(names)
+    cls._names = tuple(names)
     cls._size = len(names)
     cls._normalize = cls.__module__ not in _EXACT_KEY_MODULES
     cls._plan = None
