@@ -43,6 +43,7 @@ def test_every_error_of_the_family_is_an_oserror() -> None:
     assert all(issubclass(cls, OSError) for cls in classes)
     assert HfHubHTTPError is InferenceHTTPError
     assert issubclass(BadRequestError, ValueError)
+    assert all(cls("x").response is None and cls("x").request is None for cls in classes)  # as requests' errors
 
 
 def test_e_response_on_an_http_error(fixture_server: FixtureServer, kind: str) -> None:

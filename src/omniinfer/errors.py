@@ -136,6 +136,11 @@ class InferenceError(OSError):
     fields (`pickle.loads(pickle.dumps(e))`), so it can cross process boundaries.
     """
 
+    # What the server answered, on HTTP errors; None on the others (timeouts, broken connections),
+    # as on the reference's errors, which all have the attribute.
+    response: Any = None
+    request: Any = None
+
     def __init__(self, message: str = "", *, url: str | None = None, provider: str | None = None) -> None:
         super().__init__(message)
         self.url = url
