@@ -199,7 +199,7 @@ def test_interrupted_tool_calls_are_answered_before_the_next_run(llama_base_url:
         async with Agent(model="qwen", base_url=llama_base_url) as agent:
             # what Ctrl+C during a tool call leaves behind: a call without its result
             agent.messages += [
-                ChatMessage({"role": "user", "content": "What is the weather in Paris?"}),
+                ChatMessage.from_dict({"role": "user", "content": "What is the weather in Paris?"}),
                 ChatMessage.parse_obj_as_instance(
                     {
                         "role": "assistant",

@@ -53,7 +53,9 @@ def test_recommended_model_when_none_is_given(hub: FixtureServer, kind: str) -> 
     hub.add("POST", "/hf-inference/models/google-bert/bert-base-uncased", host=ROUTER, json=answer)
     with Runner(kind, provider="hf-inference") as run:
         out = run("fill_mask", "paris is the [MASK]")
-    assert out == answer and type(out[0]) is omniinfer.FillMaskOutputElement
+    # Every declared field is present (None when not sent), as in the reference client.
+    assert out == [{**answer[0], "fill_mask_output_token_str": None}]
+    assert type(out[0]) is omniinfer.FillMaskOutputElement
     assert [(r.method, r.path) for r in hub.requests] == [
         ("GET", "/api/tasks"),
         ("GET", "/api/models/google-bert/bert-base-uncased"),

@@ -113,3 +113,15 @@ class ClientBase:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}(model={self.model!r}, provider={self.provider!r})>"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A client pickles as its settings: the connection pool stays behind (sockets do not
+        cross processes) and the unpickled client opens its own connections on its first call."""
+        state = dict(self.__dict__)
+        state.pop("_transport", None)
+        state.pop("_run", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._transport = self._new_transport()  # an empty pool: nothing connects before a call

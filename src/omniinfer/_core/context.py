@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from typing import Any
 
 from omniinfer._core.records import Timeout
 from omniinfer._core.retry import RetryPolicy
@@ -96,6 +97,13 @@ class ClientContext:
 
     def __repr__(self) -> str:
         return f"ClientContext(model={self.model!r}, provider={self.provider!r})"
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        # The token found on this machine (environment, token file) is not carried along: the
+        # unpickled client looks it up where it runs. A token given to the client is its setting.
+        state = {name: getattr(self, name) for name in self.__slots__}
+        state["_stored"] = None
+        return None, state
 
 
 def make_context(

@@ -7,8 +7,11 @@ from typing import Any
 from omniinfer._core.jsonutil import JSONDecodeError, loads
 from omniinfer._core.records import Request, Response
 from omniinfer.errors import (
+    _REQUEST_ID_HEADERS,
     AuthenticationError,
     BadRequestError,
+    ErrorRequest,
+    ErrorResponse,
     GenerationError,
     IncompleteGenerationError,
     InferenceHTTPError,
@@ -25,7 +28,6 @@ from omniinfer.errors import (
 
 _BODY_CAP = 64 * 1024
 _MESSAGE_CAP = 2000
-_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray", "x-amz-cf-id")
 
 _BY_STATUS: dict[int, type[InferenceHTTPError]] = {
     400: BadRequestError,
@@ -93,28 +95,30 @@ def error_from_response(request: Request, response: Response) -> InferenceHTTPEr
     if message:
         text += f": {message[:_MESSAGE_CAP]}"
     text = redact(text, request.secret)
+    body = response.body[:_BODY_CAP]
+    secret = request.secret
+    if secret and len(secret) >= 4 and secret.encode() in body:  # a server that echoes the token back
+        body = body.replace(secret.encode(), b"***")
     return cls(
         text,
-        status_code=response.status,
-        url=response.url,
+        ErrorResponse(response.status, response.headers, body, response.url, ErrorRequest(request.method, request.url)),
+        server_message=redact(message, request.secret) if message else None,
         provider=request.provider,
         request_id=request_id,
-        server_message=redact(message, request.secret) if message else None,
-        headers=response.headers,
-        body=response.body[:_BODY_CAP],
     )
 
 
 def stream_error(payload: dict[str, Any], *, url: str, provider: str | None) -> TextGenerationError:
-    """An `{"error": ...}` event inside a 200 stream."""
+    """An `{"error": ...}` event inside a 200 stream; its `response` is the 200 answer, its body the event."""
+    from omniinfer._core.jsonutil import dumps
+
     message = server_message(payload) or "unknown error"
     kind = payload.get("error_type")
     cls = _BY_TGI_TYPE.get(kind, UnknownError) if isinstance(kind, str) else UnknownError
     where = f" (provider: {provider})" if provider else ""
     return cls(
         f"Error event in the stream from {url}{where}: {message}",
-        status_code=200,
-        url=url,
+        ErrorResponse(200, {"content-type": "application/json"}, dumps(payload), url, ErrorRequest("POST", url)),
         provider=provider,
         server_message=message,
     )

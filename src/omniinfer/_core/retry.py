@@ -54,7 +54,8 @@ class RetryPolicy:
 
 def is_retryable(error: BaseException) -> bool:
     if isinstance(error, InferenceHTTPError):
-        return error.status_code in (408, 429) or 500 <= error.status_code < 600
+        status = error.status_code
+        return status is not None and (status in (408, 429) or 500 <= status < 600)
     return isinstance(error, (InferenceConnectionError, InferenceTimeoutError))
 
 

@@ -92,5 +92,13 @@ class UsageTotal:
         with self._lock:
             self.calls = self.input_tokens = self.output_tokens = 0
 
+    # A pickled client (shipped to another process) carries its totals; the lock is made anew.
+    def __getstate__(self) -> tuple[int, int, int]:
+        return self.calls, self.input_tokens, self.output_tokens
+
+    def __setstate__(self, state: tuple[int, int, int]) -> None:
+        self._lock = threading.Lock()
+        self.calls, self.input_tokens, self.output_tokens = state
+
     def __repr__(self) -> str:
         return f"UsageTotal(calls={self.calls}, input_tokens={self.input_tokens}, output_tokens={self.output_tokens})"

@@ -12,7 +12,7 @@ from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
-from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
+from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError, MalformedResponseError
 
 _RECV = 65536
 _MAX_IDLE_PER_ORIGIN = 32
@@ -83,6 +83,9 @@ class SyncResponse:
                     parser.eof()
                     continue
                 parser.receive(data)
+        except MalformedResponseError:  # the parser's own typed error (an OSError too): not a broken connection
+            self.close()
+            raise
         except TimeoutError:
             self.close()
             raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None

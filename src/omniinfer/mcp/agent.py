@@ -64,7 +64,9 @@ class Agent(MCPClient):
         if max_turns < 1:
             raise ValueError("max_turns must be at least 1")
         self._servers_cfg = [split_server_config(server) for server in servers]
-        self.messages: list[Any] = [ChatMessage({"role": "system", "content": prompt or DEFAULT_SYSTEM_PROMPT})]
+        self.messages: list[Any] = [
+            ChatMessage.from_dict({"role": "system", "content": prompt or DEFAULT_SYSTEM_PROMPT})
+        ]
         self.max_turns = max_turns
         for func in tools:
             self.add_tool(func)
@@ -82,7 +84,7 @@ class Agent(MCPClient):
         Setting `abort_event` stops the run at the next chunk or tool message.
         """
         close_interrupted_tool_calls(self.messages)
-        self.messages.append(ChatMessage({"role": "user", "content": user_input}))
+        self.messages.append(ChatMessage.from_dict({"role": "user", "content": user_input}))
         exit_names = {tool_name(tool) for tool in EXIT_LOOP_TOOLS}
         for _ in range(self.max_turns):
             if abort_event is not None and abort_event.is_set():
@@ -124,7 +126,7 @@ def close_interrupted_tool_calls(messages: list[Any]) -> None:
             for call in _get(message, "tool_calls"):
                 if _get(call, "id") not in answered:
                     messages.append(
-                        ChatMessage(
+                        ChatMessage.from_dict(
                             {
                                 "role": "tool",
                                 "tool_call_id": _get(call, "id"),

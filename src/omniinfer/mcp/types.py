@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, ClassVar, Literal, TypedDict
 
 from omniinfer.types.chat_completion import (
     ChatCompletionInputFunctionDefinition,
@@ -64,6 +64,10 @@ class StreamableHTTPParameters(_UrlRequired, total=False):
 class ToolFunction(ChatCompletionInputFunctionDefinition):
     """The `function` part of an OpenAI function tool."""
 
+    # These objects are sent back to servers: a field that was never set stays out of the JSON
+    # (some servers reject `"description": null`), and still reads as None.
+    _blank: ClassVar[dict[str, None]] = {}
+
     name: str
     description: str | None
     parameters: dict[str, Any] | None
@@ -72,17 +76,22 @@ class ToolFunction(ChatCompletionInputFunctionDefinition):
 class Tool(ChatCompletionInputTool):
     """An OpenAI function tool, as sent in the `tools` list of a chat completion request."""
 
+    _blank: ClassVar[dict[str, None]] = {}  # sparse, as ToolFunction
+
     type: str
     function: ToolFunction
 
 
 class ToolCallFunction(ChatCompletionInputFunctionDefinition):
+    _blank: ClassVar[dict[str, None]] = {}  # sparse, as ToolFunction
     name: str
     arguments: str
 
 
 class ToolCall(ChatCompletionInputToolCall):
     """A complete tool call, as recorded in the assistant message of the conversation."""
+
+    _blank: ClassVar[dict[str, None]] = {}  # sparse, as ToolFunction
 
     id: str
     type: str
@@ -91,6 +100,8 @@ class ToolCall(ChatCompletionInputToolCall):
 
 class ChatMessage(ChatCompletionInputMessage):
     """A message of the conversation: what the agent appends to `messages` and yields for tool results."""
+
+    _blank: ClassVar[dict[str, None]] = {}  # sparse, as ToolFunction
 
 
 def make_tool(name: str, description: str | None, parameters: dict[str, Any] | None) -> Tool:

@@ -12,7 +12,7 @@ from omniinfer._core.context import ClientContext
 from omniinfer._core.inputs import Blob, load
 from omniinfer._core.jsonutil import dumps
 from omniinfer._core.records import Request, Response
-from omniinfer.errors import MalformedResponseError
+from omniinfer.errors import InferenceError, MalformedResponseError
 from omniinfer.providers import ProviderCall
 from omniinfer.providers._jobs import job_deadline
 from omniinfer.routing import destination, resolve
@@ -83,6 +83,8 @@ def run_task(ctx: ClientContext, call: TaskCall, model: str | None) -> Flow:
         return raw
     try:
         return call.parse(raw)
+    except InferenceError:  # already typed (and an OSError, which the next clause would rewrap)
+        raise
     except (KeyError, IndexError, TypeError, ValueError, OSError) as exc:
         # OSError: Pillow's "cannot identify image file" for a body that is not an image.
         raise MalformedResponseError(
