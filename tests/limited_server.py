@@ -169,7 +169,7 @@ class LimitedServer:
                 head_out += ["content-type: application/json", f"content-length: {len(data)}", "", ""]
                 writer.write("\r\n".join(head_out).encode() + data)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, asyncio.CancelledError):
             pass
         finally:
             writer.close()

@@ -127,7 +127,7 @@ class RateState:
         wait = 0.0
         if self.requests is not None:
             wait = max(wait, self.requests.reserve(requests, now))
-        if self.tokens is not None and tokens:
+        if self.tokens is not None:  # even a request of ~0 tokens waits out the debt
             wait = max(wait, self.tokens.reserve(tokens, now))
         first = self._next_seq
         self._next_seq += requests

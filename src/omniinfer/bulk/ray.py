@@ -77,7 +77,10 @@ def limiter_actor(name: str, rpm: float | None, tpm: float | None) -> Any:
     """The named limiter actor, created by whoever asks first (detached from none: it lives with the job)."""
     ray = _ray()
     remote = ray.remote(num_cpus=0, max_concurrency=64)(LimiterActor)
-    return remote.options(name=name, namespace=NAMESPACE, get_if_exists=True).remote(rpm, tpm)
+    try:
+        return remote.options(name=name, namespace=NAMESPACE, get_if_exists=True).remote(rpm, tpm)
+    except ValueError:  # two Mappers starting at once: the other one created it
+        return ray.get_actor(name, namespace=NAMESPACE)
 
 
 class RayLimiter:
@@ -265,23 +268,25 @@ def run_on_ray(
     job = BulkOptions(**options)
     prepared = prepare(task, rows, job, count=not job.quiet)  # usage errors before the cluster starts
     sink = open_sink(output, string_ids=job.id_column is not None)
-    done = sink.open(job.resume)
-    progress = make_progress(job.quiet, prepared.source.total, job.progress_every)
-    started_ray = not ray.is_initialized()
-    if started_ray:
-        ray.init(address=address or None, namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
-    name = f"{limiter_name(job)}-{os.getpid()}-{int(time.time())}"
-    actor = limiter_actor(name, job.rpm, job.tpm)
+    done = sink.open(job.resume)  # an existing output without --resume: a usage error, before the cluster
     from omniinfer.bulk.engine import Counters
 
     counters = Counters()
-    complete = False
-    kwargs = {
-        "task": prepared.task,
-        "limiter": name,
-        **{key: getattr(job, key) for key in BulkOptions.__dataclass_fields__ if key not in ("resume", "quiet")},
-    }
+    progress = make_progress(job.quiet, prepared.source.total, job.progress_every)
+    started_ray = complete = False
+    actor = None
     try:
+        started_ray = not ray.is_initialized()
+        if started_ray:
+            ray.init(address=address or None, namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
+        _quiet_ray_data(ray)
+        name = f"{limiter_name(job)}-{os.getpid()}-{int(time.time())}"
+        actor = limiter_actor(name, job.rpm, job.tpm)
+        kwargs = {
+            "task": prepared.task,
+            "limiter": name,
+            **{key: getattr(job, key) for key in BulkOptions.__dataclass_fields__ if key not in ("resume", "quiet")},
+        }
         for window in _windows(prepared, job, done, counters, progress):
             dataset = ray.data.from_items(window).map_batches(
                 Mapper,
@@ -304,10 +309,22 @@ def run_on_ray(
     finally:
         sink.close(complete)
         progress.close()
-        ray.kill(actor)
+        if actor is not None:
+            ray.kill(actor)
         if started_ray:
             ray.shutdown()
     return summarize(prepared.task, str(output), counters, rate_limited, time.monotonic() - started)
+
+
+def _quiet_ray_data(ray: Any) -> None:
+    """Our progress and summary say what a job does: Ray Data's own bars and logs would repeat it."""
+    import logging
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    if hasattr(context, "print_on_execution_start"):
+        context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def _windows(
