@@ -1,10 +1,10 @@
 """The job loop: rows in, one record out per row, at the pace the limiter and the concurrency allow.
 
-One dispatcher reads the rows (streamed: it reads the next row only when a request slot is free) and
-starts one task per row; each task waits for the limiter, calls the client's task method, retries what
-is worth retrying (a 429 after the shared pause, 5xx/timeouts/connection failures after a backoff) and
-emits its record. A row that cannot be called (bad input, a non-retryable error) gets a record with the
-error; nothing a row does stops the others.
+Worker coroutines, as many as the concurrency allows, take the rows from the stream (a row is read
+only when a worker is free, so memory stays bounded); for each row a worker waits for the limiter,
+calls the client's task method, retries what is worth retrying (a 429 after the shared pause,
+5xx/timeouts/connection failures after a backoff) and emits its record. A row that cannot be called
+(bad input, a non-retryable error) gets a record with the error; nothing a row does stops the others.
 """
 
 from __future__ import annotations
@@ -54,33 +54,6 @@ class Progress:
         pass
 
 
-class _Gate:
-    """At most `concurrency.limit` rows in flight; only the dispatcher ever waits here."""
-
-    __slots__ = ("_waiter", "active", "concurrency")
-
-    def __init__(self, concurrency: Concurrency) -> None:
-        self.concurrency = concurrency
-        self.active = 0
-        self._waiter: asyncio.Future[None] | None = None
-
-    async def enter(self) -> None:
-        while self.active >= self.concurrency.limit:
-            self._waiter = asyncio.get_running_loop().create_future()
-            await self._waiter
-        self.active += 1
-
-    def leave(self) -> None:
-        self.active -= 1
-        waiter = self._waiter
-        if waiter is not None and not waiter.done() and self.active < self.concurrency.limit:
-            waiter.set_result(None)
-
-    @property
-    def saturated(self) -> bool:
-        return self.active >= self.concurrency.limit
-
-
 class Engine:
     def __init__(
         self,
@@ -101,41 +74,57 @@ class Engine:
         self.emit = emit
         self.progress = progress or Progress()
         self.counters = Counters()
-        self._gate = _Gate(concurrency)
         self._method = getattr(client, binder.method)
-        self._fatal: BaseException | None = None
+        self._workers: set[asyncio.Task[None]] = set()
+        self._rows: Iterator[tuple[Any, Mapping[str, Any]]] = iter(())
+        self._done: set[Any] = set()
+        self._exhausted = False
+        self._running = 0  # workers not yet leaving (the task set also holds those finishing)
 
     async def run(self, rows: Iterator[tuple[Any, Mapping[str, Any]]], done: set[Any]) -> Counters:
-        """Process every row whose id is not in `done`; returns when all records are emitted."""
-        loop = asyncio.get_running_loop()
-        pending: set[asyncio.Task[None]] = set()
+        """Process every row whose id is not in `done`; returns when all records are emitted.
 
-        def finished(task: asyncio.Task[None]) -> None:
-            pending.discard(task)
-            self._gate.leave()
-            if not task.cancelled() and task.exception() is not None and self._fatal is None:
-                self._fatal = task.exception()  # our own failure (e.g. the output disk is full): stop
-
+        Rows are taken by `concurrency.limit` worker coroutines from one shared iterator (a `next()`
+        never awaits, so each row goes to exactly one worker); workers are added when the limit
+        grows and leave when it shrinks, so a row costs no task of its own."""
+        self._rows, self._done = rows, done
+        self._spawn()
         try:
-            for row_id, row in rows:
-                if row_id in done:
-                    self.counters.skipped += 1
-                    self.progress.skipped(self.counters)
-                    continue
-                await self._gate.enter()
-                if self._fatal is not None:
-                    break
-                task = loop.create_task(self._one(row_id, row))
-                pending.add(task)
-                task.add_done_callback(finished)
-            while pending:
-                await asyncio.wait(set(pending))
+            while self._workers:
+                finished, _ = await asyncio.wait(set(self._workers), return_when=asyncio.FIRST_COMPLETED)
+                for worker in finished:
+                    if not worker.cancelled() and worker.exception() is not None:
+                        raise worker.exception()  # type: ignore[misc]  # our own failure (a full disk...)
         finally:
-            for task in pending:
-                task.cancel()
-        if self._fatal is not None:
-            raise self._fatal
+            for worker in self._workers:
+                worker.cancel()
         return self.counters
+
+    def _spawn(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._running < self.concurrency.limit and not self._exhausted:
+            self._running += 1
+            worker = loop.create_task(self._work())
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+
+    async def _work(self) -> None:
+        done, counters = self._done, self.counters
+        try:
+            for row_id, row in self._rows:
+                if row_id in done:
+                    counters.skipped += 1
+                    self.progress.skipped(counters)
+                    continue
+                await self._one(row_id, row)
+                limit = self.concurrency.limit
+                if self._running > limit:
+                    return  # the limit was cut: this worker leaves (counted out at once, in finally)
+                if self._running < limit:
+                    self._spawn()
+            self._exhausted = True
+        finally:
+            self._running -= 1
 
     async def _one(self, row_id: Any, row: Mapping[str, Any]) -> None:
         record: dict[str, Any] = {"id": row_id}
@@ -172,7 +161,7 @@ class Engine:
         meta = last_response_meta()
         if meta is not None:
             self.limiter.observe(seq, meta.headers)
-        self.concurrency.success(latency, self._gate.saturated)
+        self.concurrency.success(latency, self._running >= self.concurrency.limit)
         data, text, input_tokens, output_tokens = result_fields(self.binder.task, result)
         if input_tokens is not None or output_tokens is not None:
             self.limiter.settle(estimate, (input_tokens or 0) + (output_tokens or 0))

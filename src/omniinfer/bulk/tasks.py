@@ -194,7 +194,25 @@ def result_fields(task: str, result: Any) -> tuple[Any, str | None, int | None, 
         input_tokens, output_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")
     elif task == "text-generation":
         text = result if isinstance(result, str) else result.get("generated_text")
-    return jsonable(result), text, input_tokens, output_tokens
+    # Typed outputs are dicts (and lists of them): the JSON encoder takes them as they are, numpy
+    # arrays included; only media and odd scalars need converting.
+    plain = isinstance(result, (dict, list)) and not (task in _MEDIA_TASKS and _holds_media(result))
+    data = result if plain else jsonable(result)
+    return data, text, input_tokens, output_tokens
+
+
+_MEDIA_TASKS = frozenset({"image-segmentation"})  # the one task whose typed items carry images (masks)
+
+
+def _holds_media(result: dict[str, Any] | list[Any]) -> bool:
+    """A list of typed items may carry images (image segmentation masks): those need converting."""
+    items = result if isinstance(result, list) else [result]
+    return any(
+        isinstance(value, (bytes, bytearray)) or type(value).__module__.startswith("PIL.")
+        for item in items[:1]
+        if isinstance(item, dict)
+        for value in item.values()
+    )
 
 
 def jsonable(value: Any) -> Any:
