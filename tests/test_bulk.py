@@ -272,3 +272,15 @@ def test_progress_bar_in_a_pseudo_terminal(server: LimitedServer, tmp_path: Path
 def test_import_omniinfer_loads_no_bulk_dependency() -> None:
     assert loaded_after("import omniinfer", ("pyarrow", "tqdm", "ray", "omniinfer.bulk")) == []
     assert loaded_after("import omniinfer.bulk", ("pyarrow", "tqdm", "ray")) == []
+
+
+def test_the_python_examples_of_docs_bulk_md_run(server: LimitedServer, tmp_path: Path, monkeypatch: Any) -> None:
+    import re
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "bulk.md").read_text()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", page, re.S) if "import ray" not in b]
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block.replace("http://localhost:8000/v1", server.url), "docs/bulk.md", "exec"), {})
+    assert len(read_jsonl(tmp_path / "answers.jsonl")) == 20
