@@ -284,3 +284,34 @@ def test_the_python_examples_of_docs_bulk_md_run(server: LimitedServer, tmp_path
     for block in blocks:
         exec(compile(block.replace("http://localhost:8000/v1", server.url), "docs/bulk.md", "exec"), {})
     assert len(read_jsonl(tmp_path / "answers.jsonl")) == 20
+
+
+def test_a_killed_parquet_job_resumes_from_its_journal(server: LimitedServer, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out.parquet"
+    journal = tmp_path / "out.parquet.partial.jsonl"
+    # What a killed run leaves: two answered rows, one failed row, and a line cut short.
+    answered = {"id": 0, "result": {"x": 1}, "text": "old", "error": None, "attempts": 1}
+    failed = {"id": 1, "result": None, "text": None, "error": "boom", "error_type": "ServerError", "attempts": 6}
+    journal.write_text(
+        json.dumps(answered) + "\n" + json.dumps({**answered, "id": 2}) + "\n" + json.dumps(failed) + '\n{"id": 3, "res'
+    )
+    with pytest.raises(bulk.BulkUsageError, match="--resume"):
+        bulk.run("chat", prompts(5), output=out, base_url=server.url, quiet=True)
+    summary = bulk.run("chat", prompts(5), output=out, base_url=server.url, quiet=True, resume=True)
+    assert summary.skipped == 2 and summary.succeeded == 3  # rows 1 (failed before), 3 (cut) and 4
+    assert sorted(server.counts.answered) == ["row 1", "row 3", "row 4"]
+    table = {r["id"]: r for r in pq.read_table(out).to_pylist()}
+    assert sorted(table) == [0, 1, 2, 3, 4] and table[0]["text"] == "old" and table[1]["error"] is None
+    assert not journal.exists()
+
+
+def test_options_and_summaries_pickle_for_other_processes() -> None:
+    import pickle
+
+    options = bulk.BulkOptions(model="m", token="hf_secret_token", params={"max_tokens": 3}, rpm=60)
+    assert pickle.loads(pickle.dumps(options)) == options
+    assert "hf_secret_token" not in repr(options)
+    error = pickle.loads(pickle.dumps(bulk.BulkUsageError("column 'x' is missing")))
+    assert isinstance(error, ValueError) and str(error) == "column 'x' is missing"
