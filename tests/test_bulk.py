@@ -315,3 +315,16 @@ def test_options_and_summaries_pickle_for_other_processes() -> None:
     assert "hf_secret_token" not in repr(options)
     error = pickle.loads(pickle.dumps(bulk.BulkUsageError("column 'x' is missing")))
     assert isinstance(error, ValueError) and str(error) == "column 'x' is missing"
+
+
+def test_resume_matches_integer_ids_stored_as_text_in_parquet(server: LimitedServer, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"n": list(range(100, 110)), "prompt": [f"row {i}" for i in range(10)]}), source)
+    out = tmp_path / "out.parquet"
+    assert bulk.run("chat", source, output=out, base_url=server.url, id_column="n", quiet=True).succeeded == 10
+    again = bulk.run("chat", source, output=out, base_url=server.url, id_column="n", quiet=True, resume=True)
+    assert again.skipped == 10 and again.requests == 0
+    assert sorted(r["id"] for r in pq.read_table(out).to_pylist()) == [str(i) for i in range(100, 110)]

@@ -22,6 +22,7 @@ from omniinfer.bulk.limiter import Limiter
 from omniinfer.bulk.pacing import Concurrency
 from omniinfer.bulk.readers import BAD_ROW
 from omniinfer.bulk.tasks import Binder, result_fields
+from omniinfer.bulk.writers import resume_key
 from omniinfer.errors import InferenceError, InferenceHTTPError, OverloadedError
 
 BACKOFF_BASE_S = 0.25
@@ -112,7 +113,7 @@ class Engine:
         done, counters = self._done, self.counters
         try:
             for row_id, row in self._rows:
-                if row_id in done:
+                if done and resume_key(row_id) in done:
                     counters.skipped += 1
                     self.progress.skipped(counters)
                     continue

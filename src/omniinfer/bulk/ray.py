@@ -27,7 +27,7 @@ from omniinfer.bulk.engine import Engine
 from omniinfer.bulk.job import BulkOptions, BulkSummary, prepare, summarize
 from omniinfer.bulk.pacing import Concurrency, RateState
 from omniinfer.bulk.tasks import bind, task_id
-from omniinfer.bulk.writers import open_sink
+from omniinfer.bulk.writers import open_sink, resume_key
 
 ID_COLUMN = "__omniinfer_id"  # the row's id, as JSON text, on its way through the cluster
 NAMESPACE = "omniinfer"
@@ -334,7 +334,7 @@ def _windows(
 
     window: list[dict[str, Any]] = []
     for row_id, row in numbered(prepared.source, job.id_column):
-        if row_id in done:
+        if done and resume_key(row_id) in done:
             counters.skipped += 1
             progress.skipped(counters)
             continue

@@ -40,7 +40,7 @@ PARQUET_BATCH_ROWS = 8192
 
 
 class Sink:
-    """Where the records of a job go. `open(resume)` returns the ids already answered."""
+    """Where the records of a job go. `open(resume)` returns the ids already answered (`resume_key`s)."""
 
     def open(self, resume: bool) -> set[Any]:
         return set()
@@ -107,7 +107,7 @@ class ParquetSink(Sink):
             # A finished run: its answers stay, in the new file, with the rows answered now.
             for record in _parquet_records(self.path):
                 if record.get("error") is None:
-                    done.add(record["id"])
+                    done.add(resume_key(record["id"]))
             self._kept_from_final = True
         elif self.journal.path.exists() and not resume:
             raise BulkUsageError(
@@ -192,11 +192,17 @@ def _keep_answered(path: Path) -> set[Any]:
     kept = path.with_name(path.name + ".resume")
     with kept.open("wb") as out:
         for record in _jsonl_records(path):
-            if record.get("error") is None and row_key(record["id"]) not in done:
-                done.add(row_key(record["id"]))
+            if record.get("error") is None and resume_key(record["id"]) not in done:
+                done.add(resume_key(record["id"]))
                 out.write(jsonutil.dumps(record) + b"\n")
     kept.replace(path)
     return done
+
+
+def resume_key(value: Any) -> str:
+    """An id as the resume index holds it: text, so an id read back from a Parquet output (where ids of
+    an id column are stored as text) matches the input's int."""
+    return value if isinstance(value, str) else str(row_key(value))
 
 
 def row_key(value: Any) -> Any:
