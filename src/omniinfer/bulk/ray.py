@@ -278,7 +278,15 @@ def run_on_ray(
     try:
         started_ray = not ray.is_initialized()
         if started_ray:
-            ray.init(address=address or None, namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
+            import logging
+
+            ray.init(
+                address=address or None,
+                namespace=NAMESPACE,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR if job.quiet else logging.WARNING,
+            )
         _quiet_ray_data(ray)
         name = f"{limiter_name(job)}-{os.getpid()}-{int(time.time())}"
         actor = limiter_actor(name, job.rpm, job.tpm)
