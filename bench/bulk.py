@@ -238,8 +238,14 @@ def worker_ray_http(url: str, source: str, rps: float) -> dict[str, Any]:
 
     prompts = read_prompts(source)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # Its qps is per actor: the limit split over the 2 actors; retries on (its default is none, and one
+    # 429 then fails the whole dataset).
     config = llm.HttpRequestProcessorConfig(
-        url=url + "/chat/completions", headers={"Authorization": "Bearer bench"}, qps=int(rps), concurrency=2
+        url=url + "/chat/completions",
+        headers={"Authorization": "Bearer bench"},
+        qps=int(rps / 2),
+        concurrency=2,
+        max_retries=5,
     )
     processor = build(
         config,
@@ -253,7 +259,7 @@ def worker_ray_http(url: str, source: str, rps: float) -> dict[str, Any]:
         done = processor(ray.data.from_items([{"prompt": p} for p in prompts])).take_all()
         failed = len(prompts) - len(done)
     except Exception as exc:  # one failed request fails the whole job
-        return {"failed": len(prompts), "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        return {"failed": len(prompts), "error": f"{type(exc).__name__}: ...{str(exc)[-700:]}"}
     finally:
         ray.shutdown()
     return {"failed": failed}
