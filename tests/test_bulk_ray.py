@@ -29,19 +29,24 @@ def cluster() -> Iterator[Any]:
 def test_two_workers_share_one_limit_and_complete(cluster: Any, tmp_path: Path) -> None:
     from omniinfer.bulk.ray import run_on_ray
 
+    source = tmp_path / "in.jsonl"
+    lines = [json.dumps({"prompt": f"row {i}"}) for i in range(240)]
+    lines[7] = "{a broken line"  # recorded as failed; the other rows go on
+    source.write_text("\n".join(lines) + "\n")
     with LimitedServer(Limits(rps=40, fault_rate=0.05)) as server:
-        rows = [{"prompt": f"row {i}"} for i in range(240)]
         out = tmp_path / "out.jsonl"
         # A client cap slightly under the server's 40/s: shared by both actors, it keeps the aggregate under.
-        summary = run_on_ray("chat", rows, output=out, base_url=server.url, workers=2, rpm=38 * 60, quiet=True)
+        summary = run_on_ray("chat", source, output=out, base_url=server.url, workers=2, rpm=38 * 60, quiet=True)
         counts = server.counts
-    records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert sorted(r["id"] for r in records) == list(range(240))  # every row, once
-    assert summary.succeeded == 240 and summary.exit_code == 0
-    assert counts.duplicates() == {} and counts.accepted == 240
+    records = {r["id"]: r for r in (json.loads(line) for line in out.read_text().splitlines())}
+    assert sorted(records) == list(range(240))  # every row, once
+    assert records[7]["error_type"] == "ValueError" and "line 8 is not JSON" in records[7]["error"]
+    assert summary.succeeded == 239 and summary.failed == 1 and summary.exit_code == 1
+    assert counts.duplicates() == {} and counts.accepted == 239
     assert counts.faults > 0  # faults happened and were retried inside the actors
     assert counts.rate_limited <= 0.02 * counts.requests  # in aggregate, under the limit
-    assert {r["text"] for r in records} == {f"answer to row {i}" for i in range(240)}
+    answered = {r["text"] for r in records.values() if r["error"] is None}
+    assert answered == {f"answer to row {i}" for i in range(240) if i != 7}
 
 
 def test_mapper_in_a_users_own_pipeline(cluster: Any) -> None:

@@ -130,8 +130,9 @@ class Engine:
     async def _one(self, row_id: Any, row: Mapping[str, Any]) -> None:
         record: dict[str, Any] = {"id": row_id}
         try:
-            if BAD_ROW in row:
-                raise ValueError(row[BAD_ROW])
+            bad = row.get(BAD_ROW)  # (a Ray batch gives every row the key, None where the row was good)
+            if bad is not None:
+                raise ValueError(bad)
             value, kwargs = self.binder.call(row)
         except (ValueError, TypeError) as exc:
             await self._record(_failure(record, exc, 0, None))
