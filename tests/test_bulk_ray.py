@@ -50,7 +50,8 @@ def test_two_workers_share_one_limit_and_complete(cluster: Any, tmp_path: Path) 
 
 
 def test_mapper_in_a_users_own_pipeline(cluster: Any) -> None:
-    from omniinfer.bulk.ray import Mapper
+    from omniinfer.bulk import BulkOptions
+    from omniinfer.bulk.ray import Mapper, limiter_name
 
     with LimitedServer(Limits(rps=100)) as server:
         dataset = cluster.data.from_items([{"key": f"k{i}", "text": f"text {i}"} for i in range(40)])
@@ -61,6 +62,10 @@ def test_mapper_in_a_users_own_pipeline(cluster: Any) -> None:
             batch_size=10,
             num_cpus=0.5,
         ).take_all()
+        # The Mappers shared one limiter, a detached actor that outlived them.
+        name = limiter_name(BulkOptions(model=server.url, rpm=6000))
+        stats = cluster.get(cluster.get_actor(name, namespace="omniinfer").stats.remote())
+    assert stats["leases"] >= 1
     assert sorted(r["id"] for r in answered) == sorted(json.dumps(f"k{i}") for i in range(40))
     assert all(r["error"] is None for r in answered)
     assert json.loads(answered[0]["result"])[0]["label"] == "POSITIVE"

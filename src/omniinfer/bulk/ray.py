@@ -73,12 +73,16 @@ def limiter_name(options: BulkOptions) -> str:
     return "omniinfer-limiter-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def limiter_actor(name: str, rpm: float | None, tpm: float | None) -> Any:
-    """The named limiter actor, created by whoever asks first (detached from none: it lives with the job)."""
+def limiter_actor(name: str, rpm: float | None, tpm: float | None, *, detached: bool = False) -> Any:
+    """The named limiter actor, created by whoever asks first. An actor dies with the process that made
+    it, so one made by a Mapper is detached (another Mapper may outlive the first): it then lives until
+    the cluster stops, or `ray.kill(ray.get_actor(name, namespace="omniinfer"))`. run_on_ray makes
+    its own, attached to the driver, and kills it at the end."""
     ray = _ray()
     remote = ray.remote(num_cpus=0, max_concurrency=64)(LimiterActor)
+    lifetime = "detached" if detached else None
     try:
-        return remote.options(name=name, namespace=NAMESPACE, get_if_exists=True).remote(rpm, tpm)
+        return remote.options(name=name, namespace=NAMESPACE, get_if_exists=True, lifetime=lifetime).remote(rpm, tpm)
     except ValueError:  # two Mappers starting at once: the other one created it
         return ray.get_actor(name, namespace=NAMESPACE)
 
@@ -155,7 +159,7 @@ class Mapper:
         self._thread = threading.Thread(target=self._loop.run_forever, name="omniinfer-mapper", daemon=True)
         self._thread.start()
         name = limiter or limiter_name(self.options)
-        actor = limiter_actor(name, self.options.rpm, self.options.tpm)
+        actor = limiter_actor(name, self.options.rpm, self.options.tpm, detached=True)
         rate = (self.options.rpm or 0) / 60
         chunk = max(1, int(rate * LEASE_SECONDS)) if rate else 16
         self.limiter = RayLimiter(actor, chunk)
