@@ -1,4 +1,4 @@
-"""Heavy optional libraries (numpy, Pillow), imported only by the tasks that need them."""
+"""Heavy optional libraries (numpy, Pillow, pyarrow, ...), imported only by the code that needs them."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from types import ModuleType
 _EXTRAS = {"numpy": "numpy", "PIL": "Pillow", "PIL.Image": "Pillow"}
 
 
-def require(module: str, purpose: str) -> ModuleType:
+def require(module: str, purpose: str, extra: str = "tasks") -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        package = _EXTRAS.get(module, module)
+        package = _EXTRAS.get(module, module.partition(".")[0])
         raise ImportError(
-            f"{purpose} needs {package}: pip install 'omniinfer[tasks]' (or pip install {package})"
+            f"{purpose} needs {package}: pip install 'omniinfer[{extra}]' (or pip install {package})"
         ) from None
 
 

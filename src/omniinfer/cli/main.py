@@ -2,6 +2,7 @@
 
     omniinfer chat [PROMPT]             one streamed answer, or a chat in the terminal
     omniinfer run TASK [INPUT] ...      any task; JSON on stdout, files with --output
+    omniinfer bulk TASK --input IN ...  a task over every row of a dataset (resumable)
     omniinfer providers | tasks         what is supported
     omniinfer agent run [PATH]          a tiny agent (a chat model with MCP tools)
 
@@ -22,7 +23,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from omniinfer.cli import chat, run
+    from omniinfer.cli import bulk, chat, run
 
     parser = argparse.ArgumentParser(
         prog="omniinfer", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     chat.add_parser(commands)
     run.add_parser(commands)
+    bulk.add_parser(commands)
     commands.add_parser("providers", help="the supported providers and their tasks").set_defaults(func=_providers)
     commands.add_parser("tasks", help="the supported tasks and their providers").set_defaults(func=_tasks)
     commands.add_parser("agent", help="a tiny agent: `omniinfer agent run [PATH]` (see `omniinfer agent --help`)")

@@ -1,0 +1,234 @@
+"""The job loop: rows in, one record out per row, at the pace the limiter and the concurrency allow.
+
+Worker coroutines, as many as the concurrency allows, take the rows from the stream (a row is read
+only when a worker is free, so memory stays bounded); for each row a worker waits for the limiter,
+calls the client's task method, retries what is worth retrying (a 429 after the shared pause,
+5xx/timeouts/connection failures after a backoff) and emits its record. A row that cannot be called
+(bad input, a non-retryable error) gets a record with the error; nothing a row does stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from omniinfer._core.meta import last_response_meta
+from omniinfer._core.retry import is_retryable, server_wait
+from omniinfer.bulk.limiter import Limiter
+from omniinfer.bulk.pacing import Concurrency
+from omniinfer.bulk.readers import BAD_ROW
+from omniinfer.bulk.tasks import Binder, result_fields
+from omniinfer.bulk.writers import resume_key
+from omniinfer.errors import InferenceError, InferenceHTTPError, OverloadedError
+
+BACKOFF_BASE_S = 0.25
+BACKOFF_MAX_S = 8.0
+
+Emit = Callable[[dict[str, Any]], "Awaitable[None] | None"]
+
+
+@dataclass(slots=True)
+class Counters:
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    requests: int = 0
+    retries: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Progress:
+    """What the engine tells about each row (the CLI draws it; the default says nothing)."""
+
+    def row(self, record: Mapping[str, Any], counters: Counters) -> None:
+        pass
+
+    def skipped(self, counters: Counters) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class Engine:
+    def __init__(
+        self,
+        client: Any,
+        binder: Binder,
+        limiter: Limiter,
+        concurrency: Concurrency,
+        *,
+        max_retries: int,
+        emit: Emit,
+        progress: Progress | None = None,
+    ) -> None:
+        self.client = client
+        self.binder = binder
+        self.limiter = limiter
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.emit = emit
+        self.progress = progress or Progress()
+        self.counters = Counters()
+        self._method = getattr(client, binder.method)
+        self._workers: set[asyncio.Task[None]] = set()
+        self._rows: Iterator[tuple[Any, Mapping[str, Any]]] = iter(())
+        self._done: set[Any] = set()
+        self._exhausted = False
+        self._running = 0  # workers not yet leaving (the task set also holds those finishing)
+
+    async def run(self, rows: Iterator[tuple[Any, Mapping[str, Any]]], done: set[Any]) -> Counters:
+        """Process every row whose id is not in `done`; returns when all records are emitted.
+
+        Rows are taken by `concurrency.limit` worker coroutines from one shared iterator (a `next()`
+        never awaits, so each row goes to exactly one worker); workers are added when the limit
+        grows and leave when it shrinks, so a row costs no task of its own."""
+        self._rows, self._done = rows, done
+        self._spawn()
+        try:
+            while self._workers:
+                finished, _ = await asyncio.wait(set(self._workers), return_when=asyncio.FIRST_COMPLETED)
+                for worker in finished:
+                    if not worker.cancelled() and worker.exception() is not None:
+                        raise worker.exception()  # type: ignore[misc]  # our own failure (a full disk...)
+        finally:
+            for worker in self._workers:
+                worker.cancel()
+        return self.counters
+
+    def _spawn(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._running < self.concurrency.limit and not self._exhausted:
+            self._running += 1
+            worker = loop.create_task(self._work())
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+
+    async def _work(self) -> None:
+        done, counters = self._done, self.counters
+        try:
+            for row_id, row in self._rows:
+                if done and resume_key(row_id) in done:
+                    counters.skipped += 1
+                    self.progress.skipped(counters)
+                    continue
+                await self._one(row_id, row)
+                limit = self.concurrency.limit
+                if self._running > limit:
+                    return  # the limit was cut: this worker leaves (counted out at once, in finally)
+                if self._running < limit:
+                    self._spawn()
+            self._exhausted = True
+        finally:
+            self._running -= 1
+
+    async def _one(self, row_id: Any, row: Mapping[str, Any]) -> None:
+        record: dict[str, Any] = {"id": row_id}
+        try:
+            bad = row.get(BAD_ROW)  # (a Ray batch gives every row the key, None where the row was good)
+            if bad is not None:
+                raise ValueError(bad)
+            value, kwargs = self.binder.call(row)
+        except (ValueError, TypeError) as exc:
+            await self._record(_failure(record, exc, 0, None))
+            return
+        estimate = self.binder.estimate_tokens(value, kwargs)
+        attempts = 0
+        while True:
+            seq = await self.limiter.acquire(estimate)
+            attempts += 1
+            self.counters.requests += 1
+            sent = time.perf_counter()
+            try:
+                result = await self._method(value, **kwargs)
+            except InferenceError as exc:
+                wait = self._retry_wait(exc, seq, attempts)
+                if wait is None:
+                    await self._record(_failure(record, exc, attempts, time.perf_counter() - sent))
+                    return
+                self.counters.retries += 1
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                continue
+            except Exception as exc:  # bad input the client refused (a missing file...), or a surprise
+                await self._record(_failure(record, exc, attempts, time.perf_counter() - sent))
+                return
+            break
+        latency = time.perf_counter() - sent
+        meta = last_response_meta()
+        if meta is not None:
+            self.limiter.observe(seq, meta.headers)
+        self.concurrency.success(latency, self._running >= self.concurrency.limit)
+        data, text, input_tokens, output_tokens = result_fields(self.binder.task, result)
+        if input_tokens is not None or output_tokens is not None:
+            self.limiter.settle(estimate, (input_tokens or 0) + (output_tokens or 0))
+        record.update(
+            result=data,
+            text=text,
+            error=None,
+            error_type=None,
+            status_code=meta.status if meta is not None else None,
+            provider=meta.provider if meta is not None else None,
+            model=meta.model if meta is not None else None,
+            request_id=meta.request_id if meta is not None else None,
+            attempts=attempts,
+            latency_s=round(latency, 6),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
+        await self._record(record)
+
+    def _retry_wait(self, error: InferenceError, seq: int, attempts: int) -> float | None:
+        """Seconds before this row's next attempt, or None to record the failure."""
+        asked: float | None = None
+        if isinstance(error, InferenceHTTPError):
+            self.limiter.observe(seq, error.headers)
+            asked = server_wait(error.headers)
+            if error.status_code == 429:
+                self.limiter.rate_limited(asked)  # everyone waits, this row included
+                self.concurrency.overloaded(time.monotonic())
+                return 0.0 if attempts <= self.max_retries else None
+            if error.status_code == 503 or isinstance(error, OverloadedError):
+                self.concurrency.overloaded(time.monotonic())
+        if attempts > self.max_retries or not is_retryable(error):
+            return None
+        if asked is not None:
+            return asked
+        return random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempts - 1)))
+
+    async def _record(self, record: dict[str, Any]) -> None:
+        counters = self.counters
+        if record["error"] is None:
+            counters.succeeded += 1
+            counters.input_tokens += record["input_tokens"] or 0
+            counters.output_tokens += record["output_tokens"] or 0
+        else:
+            counters.failed += 1
+        pending = self.emit(record)
+        if pending is not None:
+            await pending
+        self.progress.row(record, counters)
+
+
+def _failure(record: dict[str, Any], error: BaseException, attempts: int, latency: float | None) -> dict[str, Any]:
+    http = error if isinstance(error, InferenceHTTPError) else None
+    record.update(
+        result=None,
+        text=None,
+        error=str(error) or type(error).__name__,
+        error_type=type(error).__name__,
+        status_code=http.status_code if http is not None else None,
+        provider=getattr(error, "provider", None),
+        model=None,
+        request_id=http.request_id if http is not None else None,
+        attempts=attempts,
+        latency_s=round(latency, 6) if latency is not None else None,
+        input_tokens=None,
+        output_tokens=None,
+    )
+    return record

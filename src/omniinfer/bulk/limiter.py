@@ -1,0 +1,57 @@
+"""The in-process limiter: `RateState` behind an async `acquire`, shared by every request of a job."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Protocol
+
+from omniinfer.bulk.pacing import RateState
+
+
+class Limiter(Protocol):
+    """What the engine asks before each request and tells after each answer. The Ray limiter
+    (`omniinfer.bulk.ray`) has the same shape, backed by one actor for the whole cluster."""
+
+    async def acquire(self, tokens: float) -> int:
+        """Wait until one request of about `tokens` tokens may leave; its sequence number."""
+        ...
+
+    def observe(self, seq: int, headers: Mapping[str, str]) -> None: ...
+
+    def rate_limited(self, retry_after: float | None) -> None:
+        """A 429: pause every request that shares this limiter."""
+        ...
+
+    def settle(self, estimated: float, actual: float) -> None: ...
+
+    def stats(self) -> int:
+        """429s seen by this limiter."""
+        ...
+
+
+class LocalLimiter:
+    __slots__ = ("state",)
+
+    def __init__(self, rpm: float | None, tpm: float | None) -> None:
+        self.state = RateState(rpm, tpm, time.monotonic())
+
+    async def acquire(self, tokens: float) -> int:
+        seq, wait = self.state.reserve(1, tokens, time.monotonic())
+        while wait > 0:  # a pause may start, or a server window close, while we sleep: look again
+            await asyncio.sleep(wait)
+            wait = self.state.blocked_for(time.monotonic())
+        return seq
+
+    def observe(self, seq: int, headers: Mapping[str, str]) -> None:
+        self.state.observe(seq, headers, time.monotonic())
+
+    def rate_limited(self, retry_after: float | None) -> None:
+        self.state.pause(retry_after, time.monotonic())
+
+    def settle(self, estimated: float, actual: float) -> None:
+        self.state.settle_tokens(estimated, actual)
+
+    def stats(self) -> int:
+        return self.state.rate_limited

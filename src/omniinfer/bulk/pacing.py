@@ -1,0 +1,231 @@
+"""How fast to send, decided without I/O: client caps, the server's own signals, adaptive concurrency.
+
+`RateState` is the arithmetic behind every limiter (the in-process one and the cluster-wide Ray actor):
+- `--rpm` / `--tpm` are token buckets that may go into debt: a reservation returns how long to wait,
+  so requests leave spaced at the rate without polling, and a row bigger than the bucket still passes;
+- a 429 (with `Retry-After`, else a short default) pauses everything that shares the state;
+- `x-ratelimit-remaining-*` / `x-ratelimit-reset-*` headers give the server's own budget: once the
+  requests (or tokens) sent since the observed answer use it up, sending waits for the window's reset.
+
+`Concurrency` is the AIMD controller: one more request in flight per window of clean answers while
+latency stays near its best, half as many after a 429 or an overload answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+DEFAULT_PAUSE_S = 1.0  # a 429 without Retry-After: how long everyone waits
+BUCKET_BURST_S = 0.05  # a client cap lets this many seconds' worth of requests leave back to back
+MAX_PAUSE_S = 120.0  # never trust a server asking for a longer pause than this (the row fails instead)
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str) -> float | None:
+    """Seconds in a reset header: `1.5` (seconds), `20ms`, `6m0s`, `2m59.56s`, `1h2m`; None if unreadable."""
+    text = value.strip().lower()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
+        return None
+    return sum(float(number) * _UNIT_S[unit] for number, unit in parts)
+
+
+class Window:
+    """The server's budget of one kind (requests or tokens) as last observed: `remaining` after the
+    answer to the request numbered `seq`, until `reset_at` (monotonic seconds)."""
+
+    __slots__ = ("remaining", "reset_at", "seq")
+
+    def __init__(self, seq: int, remaining: float, reset_at: float) -> None:
+        self.seq, self.remaining, self.reset_at = seq, remaining, reset_at
+
+
+def rate_limit_windows(headers: Mapping[str, str], now: float) -> dict[str, tuple[float, float]]:
+    """`{"requests"|"tokens": (remaining, reset_at)}` from x-ratelimit-* headers, in the shapes of OpenAI
+    and Groq (`-remaining-requests`, `-reset-tokens: 7.66s`), Together (`x-ratelimit-remaining`,
+    `x-ratelimit-reset` in seconds) and Cerebras (`-remaining-tokens-minute`, `-reset-requests-day`).
+    Where a server reports several windows of one kind, the scarcest one counts."""
+    remaining: dict[tuple[str, str], float] = {}
+    reset: dict[tuple[str, str], float] = {}
+    for name, value in headers.items():
+        if not name.startswith("x-ratelimit-"):
+            continue
+        parts = name[len("x-ratelimit-") :].split("-")
+        field, rest = parts[0], parts[1:]
+        if field not in ("remaining", "reset"):
+            continue
+        kind = "tokens" if rest[:1] == ["tokens"] else "requests"
+        key = (kind, "-".join(rest[1:] if rest[:1] in (["tokens"], ["requests"]) else rest))
+        if field == "remaining":
+            try:
+                remaining[key] = float(value)
+            except ValueError:
+                continue
+        else:
+            seconds = parse_duration(value)
+            if seconds is not None:
+                reset[key] = seconds
+    found: dict[str, tuple[float, float]] = {}
+    for key, left in remaining.items():
+        reset_at = now + reset.get(key, 1.0)
+        kind = key[0]
+        if kind not in found or left < found[kind][0]:
+            found[kind] = (left, reset_at)
+    return found
+
+
+class Bucket:
+    """A token bucket that may go into debt: `reserve` takes now and says how long until it is repaid."""
+
+    __slots__ = ("capacity", "level", "rate", "updated")
+
+    def __init__(self, per_second: float, capacity: float, now: float) -> None:
+        self.rate = per_second
+        self.capacity = capacity
+        self.level = capacity
+        self.updated = now
+
+    def reserve(self, amount: float, now: float) -> float:
+        self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
+        self.updated = now
+        self.level -= amount
+        return 0.0 if self.level >= 0 else -self.level / self.rate
+
+    def give_back(self, amount: float) -> None:
+        """Correct an estimate: a negative amount charges more."""
+        self.level = min(self.capacity, self.level + amount)
+
+
+class RateState:
+    """Every limit that applies to the requests of one job (or of all workers of a cluster job)."""
+
+    __slots__ = ("_next_seq", "_sent_tokens", "paused_until", "rate_limited", "requests", "tokens", "windows")
+
+    def __init__(self, rpm: float | None, tpm: float | None, now: float) -> None:
+        self.requests = Bucket(rpm / 60, max(1.0, rpm / 60 * BUCKET_BURST_S), now) if rpm else None
+        self.tokens = Bucket(tpm / 60, max(1.0, tpm / 60 * BUCKET_BURST_S), now) if tpm else None
+        self.paused_until = 0.0
+        self.windows: dict[str, Window] = {}
+        self.rate_limited = 0
+        self._next_seq = 0
+        # tokens announced per sequence number since the oldest live token window: cumulative, so the
+        # tokens sent after request n are _sent_tokens[-1] - _sent_tokens[n - base]; kept short.
+        self._sent_tokens: list[float] = [0.0]
+
+    def reserve(self, requests: int, tokens: float, now: float) -> tuple[int, float]:
+        """Take `requests` requests and `tokens` tokens: the first sequence number, and how long to wait
+        before the first may leave. Waiting again on `blocked_for` after that sleep catches pauses that
+        started meanwhile."""
+        wait = 0.0
+        if self.requests is not None:
+            wait = max(wait, self.requests.reserve(requests, now))
+        if self.tokens is not None:  # even a request of ~0 tokens waits out the debt
+            wait = max(wait, self.tokens.reserve(tokens, now))
+        first = self._next_seq
+        self._next_seq += requests
+        self._note_tokens(requests, tokens)
+        return first, max(wait, self.blocked_for(now))
+
+    def blocked_for(self, now: float) -> float:
+        """Seconds until a shared pause ends or the server's budget is back (0 when free to send)."""
+        wait = self.paused_until - now
+        for kind, window in self.windows.items():
+            if window.reset_at <= now:
+                continue
+            spent = self._spent_since(kind, window.seq)
+            if window.remaining - spent <= 0:
+                wait = max(wait, window.reset_at - now)
+        return max(0.0, wait)
+
+    def observe(self, seq: int, headers: Mapping[str, str], now: float) -> None:
+        """An answer to request `seq` came with these headers (names lower-cased)."""
+        for kind, (left, reset_at) in rate_limit_windows(headers, now).items():
+            known = self.windows.get(kind)
+            if known is None or seq >= known.seq or known.reset_at <= now:
+                self.windows[kind] = Window(seq, left, reset_at)
+        self._forget_old_tokens()
+
+    def pause(self, seconds: float | None, now: float) -> float:
+        """A 429: everybody waits `seconds` (the server's Retry-After) or the default. Returns the wait."""
+        self.rate_limited += 1
+        wait = DEFAULT_PAUSE_S if seconds is None else min(max(seconds, 0.0), MAX_PAUSE_S)
+        self.paused_until = max(self.paused_until, now + wait)
+        return wait
+
+    def settle_tokens(self, estimated: float, actual: float) -> None:
+        """The server reported the tokens a request really cost: correct the token bucket."""
+        if self.tokens is not None:
+            self.tokens.give_back(estimated - actual)
+
+    def _note_tokens(self, requests: int, tokens: float) -> None:
+        if "tokens" in self.windows:
+            last = self._sent_tokens[-1]
+            share = tokens / requests if requests else 0.0
+            self._sent_tokens.extend(last + share * (i + 1) for i in range(requests))
+        else:  # nobody asks: keep one number
+            self._sent_tokens = [0.0]
+
+    def _spent_since(self, kind: str, seq: int) -> float:
+        if kind == "requests":
+            return float(self._next_seq - seq - 1)
+        base = self._next_seq - (len(self._sent_tokens) - 1)
+        index = seq + 1 - base
+        if index < 0:
+            return self._sent_tokens[-1]
+        if index >= len(self._sent_tokens):
+            return 0.0
+        return self._sent_tokens[-1] - self._sent_tokens[index]
+
+    def _forget_old_tokens(self) -> None:
+        window = self.windows.get("tokens")
+        if window is None:
+            return
+        base = self._next_seq - (len(self._sent_tokens) - 1)
+        drop = window.seq - base
+        if drop > 1024:  # trim in blocks: the list holds the tokens of the requests still unanswered
+            del self._sent_tokens[:drop]
+
+
+class Concurrency:
+    """Adaptive (AIMD) or fixed number of requests in flight."""
+
+    __slots__ = ("_best_latency", "_clean", "_last_cut", "adaptive", "limit", "maximum", "minimum")
+
+    def __init__(self, fixed: int | None, *, start: int = 8, minimum: int = 1, maximum: int = 512) -> None:
+        self.adaptive = fixed is None
+        self.limit = fixed if fixed is not None else start
+        self.minimum, self.maximum = minimum, maximum
+        self._clean = 0
+        self._best_latency = math.inf
+        self._last_cut = -math.inf
+
+    def success(self, latency: float, saturated: bool = True) -> None:
+        """A clean answer. `saturated`: every slot was busy (only then is more concurrency of use)."""
+        if not self.adaptive:
+            return
+        self._best_latency = min(self._best_latency, latency)
+        if latency > 4 * self._best_latency + 0.05:  # answers slow down: the server is queueing, hold
+            self._clean = 0
+            return
+        if not saturated:
+            return
+        self._clean += 1
+        if self._clean >= self.limit:  # one whole window of clean answers: one more in flight
+            self._clean = 0
+            self.limit = min(self.maximum, self.limit + 1 + self.limit // 8)
+
+    def overloaded(self, now: float) -> None:
+        """A 429 or an overload answer: halve, once per burst of such answers."""
+        if not self.adaptive or now - self._last_cut < 0.5:
+            return
+        self._last_cut = now
+        self._clean = 0
+        self.limit = max(self.minimum, self.limit // 2)

@@ -1,0 +1,369 @@
+"""Bulk jobs on a Ray cluster (`pip install 'omniinfer[ray]'`).
+
+- `Mapper`: a callable class for `ds.map_batches(Mapper, fn_constructor_kwargs={...}, concurrency=N)`.
+  Each actor keeps one warm AsyncInferenceClient on its own event loop (built inside the actor from
+  the options, so nothing unpicklable travels) and runs the same engine as a local job.
+- `LimiterActor`: one named actor per limit, shared by every Mapper of the cluster. It holds the
+  `RateState` (client caps, 429 pauses, the server's x-ratelimit budget) and hands out leases of a few
+  requests (and their tokens) at a time; a 429 seen by any actor pauses the leases of all of them.
+- `run_on_ray`: `omniinfer bulk --ray [ADDRESS] --workers N`: the input streamed on the driver in
+  windows, each window a Ray Data pipeline through N Mappers, the records written by the driver to
+  the same output (so --resume works the same).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from omniinfer._core import jsonutil
+from omniinfer._core.optional import require
+from omniinfer.bulk.engine import Engine
+from omniinfer.bulk.job import BulkOptions, BulkSummary, prepare, summarize
+from omniinfer.bulk.pacing import Concurrency, RateState
+from omniinfer.bulk.tasks import bind, task_id
+from omniinfer.bulk.writers import open_sink, resume_key
+
+ID_COLUMN = "__omniinfer_id"  # the row's id, as JSON text, on its way through the cluster
+NAMESPACE = "omniinfer"
+WINDOW_ROWS = 20_000  # rows handed to Ray Data at once by run_on_ray: bounds the driver's memory
+LEASE_SECONDS = 0.05  # a lease holds about this long's worth of requests at the capped rate
+
+
+def _ray() -> Any:
+    return require("ray", "Bulk jobs on Ray", "ray")
+
+
+class LimiterActor:
+    """The shared pacing state (run as a named Ray actor; plain Python otherwise, for tests)."""
+
+    def __init__(self, rpm: float | None, tpm: float | None) -> None:
+        self.state = RateState(rpm, tpm, time.monotonic())
+        self.leases = 0
+
+    def lease(self, requests: int, tokens: float) -> tuple[int, float]:
+        """(first sequence number, seconds to wait before the first of these requests may leave)."""
+        self.leases += 1
+        return self.state.reserve(requests, tokens, time.monotonic())
+
+    def blocked_for(self) -> float:
+        return self.state.blocked_for(time.monotonic())
+
+    def observe(self, seq: int, headers: dict[str, str]) -> None:
+        self.state.observe(seq, headers, time.monotonic())
+
+    def pause(self, retry_after: float | None) -> float:
+        return self.state.pause(retry_after, time.monotonic())
+
+    def settle(self, estimated: float, actual: float) -> None:
+        self.state.settle_tokens(estimated, actual)
+
+    def stats(self) -> dict[str, int]:
+        return {"rate_limited": self.state.rate_limited, "leases": self.leases}
+
+
+def limiter_name(options: BulkOptions) -> str:
+    """Actors of one model/provider/limit share a limiter unless told otherwise."""
+    key = repr((options.base_url, options.model, options.provider, options.rpm, options.tpm))
+    return "omniinfer-limiter-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def limiter_actor(name: str, rpm: float | None, tpm: float | None, *, detached: bool = False) -> Any:
+    """The named limiter actor, created by whoever asks first. An actor dies with the process that made
+    it, so one made by a Mapper is detached (another Mapper may outlive the first): it then lives until
+    the cluster stops, or `ray.kill(ray.get_actor(name, namespace="omniinfer"))`. run_on_ray makes
+    its own, attached to the driver, and kills it at the end."""
+    ray = _ray()
+    remote = ray.remote(num_cpus=0, max_concurrency=64)(LimiterActor)
+    lifetime = "detached" if detached else None
+    try:
+        return remote.options(name=name, namespace=NAMESPACE, get_if_exists=True, lifetime=lifetime).remote(rpm, tpm)
+    except ValueError:  # two Mappers starting at once: the other one created it
+        return ray.get_actor(name, namespace=NAMESPACE)
+
+
+class RayLimiter:
+    """The engine's Limiter, backed by the cluster-wide actor: requests leave on leases of `chunk`."""
+
+    def __init__(self, actor: Any, chunk: int) -> None:
+        self.actor = actor
+        self.chunk = max(1, chunk)
+        self._left = 0
+        self._seq = 0
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+        self._rate_limited = 0
+
+    async def acquire(self, tokens: float) -> int:
+        while True:
+            wait = self._paused_until - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._left > 0:
+                self._left -= 1
+                self._seq += 1
+                return self._seq - 1
+            async with self._lock:
+                if self._left > 0:
+                    continue
+                first, wait = await self.actor.lease.remote(self.chunk, tokens * self.chunk)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    await self._wait_out_pause()  # one may have started elsewhere while this lease waited
+                self._seq, self._left = first, self.chunk
+
+    async def _wait_out_pause(self) -> None:
+        blocked = await self.actor.blocked_for.remote()
+        while blocked > 0:
+            await asyncio.sleep(blocked)
+            blocked = await self.actor.blocked_for.remote()
+
+    def observe(self, seq: int, headers: Mapping[str, str]) -> None:
+        if any(name.startswith("x-ratelimit-") for name in headers):
+            self.actor.observe.remote(seq, dict(headers))
+
+    def rate_limited(self, retry_after: float | None) -> None:
+        self._rate_limited += 1
+        self._left = 0  # the rest of this lease would go over the limit: give it up
+        self._paused_until = max(self._paused_until, time.monotonic() + (retry_after or 1.0))
+        self.actor.pause.remote(retry_after)
+
+    def settle(self, estimated: float, actual: float) -> None:
+        if estimated != actual:
+            self.actor.settle.remote(estimated, actual)
+
+    def stats(self) -> int:
+        return self._rate_limited
+
+
+class Mapper:
+    """`ds.map_batches(Mapper, fn_constructor_kwargs={"task": "chat", "model": ..., "rpm": 600}, concurrency=N)`.
+
+    Constructor arguments: `task`, any option of `omniinfer.bulk.run` (model, provider, base_url,
+    token, params, column, id_column, concurrency, rpm, tpm, max_retries, timeout), and `limiter`: the
+    name of the shared limiter actor (default: one per model/provider/limits, shared by all Mappers).
+    Each input row gives one output row with the fields of `omniinfer.bulk` records (`result` as JSON
+    text); `id` is the `id_column` value (else the row's position in its batch).
+    """
+
+    def __init__(self, task: str, limiter: str | None = None, **options: Any) -> None:
+        self.options = BulkOptions(**{"quiet": True, **options})
+        self.options.check()
+        self.task = task_id(task)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="omniinfer-mapper", daemon=True)
+        self._thread.start()
+        name = limiter or limiter_name(self.options)
+        actor = limiter_actor(name, self.options.rpm, self.options.tpm, detached=True)
+        rate = (self.options.rpm or 0) / 60
+        chunk = max(1, int(rate * LEASE_SECONDS)) if rate else 16
+        self.limiter = RayLimiter(actor, chunk)
+        self.concurrency = Concurrency(self.options.fixed_concurrency())
+        self.client = self._await(self._make_client())  # one warm client for every batch of this actor
+
+    async def _make_client(self) -> Any:
+        from omniinfer.bulk.job import make_client
+
+        return make_client(self.task, self.options)
+
+    def _await(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def __call__(self, batch: Any) -> Any:
+        rows = _rows_of(batch)
+        return _table(self._await(self._run(rows)))
+
+    async def _run(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        binder = bind(
+            self.task,
+            list(rows[0]) if rows else None,
+            column=self.options.column,
+            id_column=self.options.id_column,
+            params=self.options.call_params(self.task),
+        )
+        records: list[dict[str, Any]] = []
+        engine = Engine(
+            self.client,
+            binder,
+            self.limiter,
+            self.concurrency,
+            max_retries=self.options.max_retries,
+            emit=records.append,
+        )
+        await engine.run(self._numbered(rows), set())
+        return records
+
+    def _numbered(self, rows: list[dict[str, Any]]) -> Iterator[tuple[Any, dict[str, Any]]]:
+        for index, row in enumerate(rows):
+            if ID_COLUMN in row:
+                yield row.pop(ID_COLUMN), row
+            elif self.options.id_column is not None:
+                yield row.get(self.options.id_column), row
+            else:
+                yield index, row
+
+    def __del__(self) -> None:
+        loop = getattr(self, "_loop", None)
+        if loop is not None and loop.is_running():
+            client = getattr(self, "client", None)
+            if client is not None:
+                try:
+                    self._await(client.close())
+                except Exception:  # the interpreter may be going down
+                    pass
+            loop.call_soon_threadsafe(loop.stop)
+
+
+def _rows_of(batch: Any) -> list[dict[str, Any]]:
+    if hasattr(batch, "to_pylist"):  # pyarrow
+        return list(batch.to_pylist())
+    if hasattr(batch, "to_dict") and hasattr(batch, "columns"):  # pandas
+        return list(batch.to_dict("records"))
+    columns = {name: (values.tolist() if hasattr(values, "tolist") else list(values)) for name, values in batch.items()}
+    count = len(next(iter(columns.values()))) if columns else 0
+    return [{name: values[i] for name, values in columns.items()} for i in range(count)]
+
+
+def _table(records: list[dict[str, Any]]) -> Any:
+    """Records as an Arrow table of fixed types (ids and results as JSON text)."""
+    pa = require("pyarrow", "Bulk jobs on Ray", "ray")
+    schema = pa.schema(
+        [
+            ("id", pa.string()),
+            ("result", pa.string()),
+            *((name, pa.string()) for name in ("text", "error", "error_type")),
+            ("status_code", pa.int32()),
+            *((name, pa.string()) for name in ("provider", "model", "request_id")),
+            ("attempts", pa.int32()),
+            ("latency_s", pa.float64()),
+            ("input_tokens", pa.int64()),
+            ("output_tokens", pa.int64()),
+        ]
+    )
+    rows = []
+    for record in records:
+        row = dict(record)
+        row["id"] = jsonutil.dumps(record["id"]).decode()
+        if record.get("result") is not None:
+            row["result"] = jsonutil.dumps(record["result"]).decode()
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def run_on_ray(
+    task: str,
+    rows: Any,
+    *,
+    output: str | os.PathLike[str],
+    address: str | None = None,
+    workers: int = 2,
+    **options: Any,
+) -> BulkSummary:
+    """`omniinfer bulk --ray [ADDRESS] --workers N`: the job through N Mappers sharing one limiter."""
+    ray = _ray()
+    from omniinfer.bulk.progress import make_progress
+
+    started = time.monotonic()
+    job = BulkOptions(**options)
+    prepared = prepare(task, rows, job, count=not job.quiet)  # usage errors before the cluster starts
+    sink = open_sink(output, string_ids=job.id_column is not None)
+    done = sink.open(job.resume)  # an existing output without --resume: a usage error, before the cluster
+    from omniinfer.bulk.engine import Counters
+
+    counters = Counters()
+    progress = make_progress(job.quiet, prepared.source.total, job.progress_every)
+    started_ray = complete = False
+    actor = None
+    try:
+        started_ray = not ray.is_initialized()
+        if started_ray:
+            import logging
+
+            ray.init(
+                address=address or None,
+                namespace=NAMESPACE,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR if job.quiet else logging.WARNING,
+            )
+        _quiet_ray_data(ray)
+        name = f"{limiter_name(job)}-{os.getpid()}-{int(time.time())}"
+        actor = limiter_actor(name, job.rpm, job.tpm)
+        kwargs = {
+            "task": prepared.task,
+            "limiter": name,
+            **{key: getattr(job, key) for key in BulkOptions.__dataclass_fields__ if key not in ("resume", "quiet")},
+        }
+        for window in _windows(prepared, job, done, counters, progress):
+            dataset = ray.data.from_items(window).map_batches(
+                Mapper,
+                fn_constructor_kwargs=kwargs,
+                concurrency=workers,
+                batch_size=max(1, min(256, len(window) // workers or 1)),
+                batch_format="pyarrow",
+                num_cpus=0.5,
+            )
+            for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
+                for record in batch.to_pylist():
+                    record["id"] = jsonutil.loads(record["id"])
+                    if record["result"] is not None:
+                        record["result"] = jsonutil.loads(record["result"])
+                    _count(counters, record)
+                    sink.write(record)
+                    progress.row(record, counters)
+        complete = True
+        rate_limited = int(ray.get(actor.stats.remote())["rate_limited"])
+    finally:
+        sink.close(complete)
+        progress.close()
+        if actor is not None:
+            ray.kill(actor)
+        if started_ray:
+            ray.shutdown()
+    return summarize(prepared.task, str(output), counters, rate_limited, time.monotonic() - started)
+
+
+def _quiet_ray_data(ray: Any) -> None:
+    """Our progress and summary say what a job does: Ray Data's own bars and logs would repeat it."""
+    import logging
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    if hasattr(context, "print_on_execution_start"):
+        context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+
+def _windows(
+    prepared: Any, job: BulkOptions, done: set[Any], counters: Any, progress: Any
+) -> Iterator[list[dict[str, Any]]]:
+    from omniinfer.bulk.job import numbered
+
+    window: list[dict[str, Any]] = []
+    for row_id, row in numbered(prepared.source, job.id_column):
+        if done and resume_key(row_id) in done:
+            counters.skipped += 1
+            progress.skipped(counters)
+            continue
+        window.append({**row, ID_COLUMN: row_id})
+        if len(window) >= WINDOW_ROWS:
+            yield window
+            window = []
+    if window:
+        yield window
+
+
+def _count(counters: Any, record: Mapping[str, Any]) -> None:
+    if record["error"] is None:
+        counters.succeeded += 1
+        counters.input_tokens += record["input_tokens"] or 0
+        counters.output_tokens += record["output_tokens"] or 0
+    else:
+        counters.failed += 1
+    counters.requests += record["attempts"] or 0
+    counters.retries += max(0, (record["attempts"] or 0) - 1)

@@ -1,0 +1,210 @@
+"""Output rows, written as they come: append-only, each row flushed, so a crash loses nothing answered.
+
+JSONL is written in place. Parquet cannot be appended to (its index is at the end of the file), so the
+rows go to a JSONL journal next to it (`OUT.parquet.partial.jsonl`) that becomes the Parquet file,
+streamed in batches, when the job ends.
+
+Resume: the answered rows of a previous run (those without an error) are kept, and their ids are the
+resume index; rows recorded as failed, and a line a crash cut short, are dropped so those rows are sent
+again. Each input row ends up with exactly one output row.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from omniinfer._core import jsonutil
+from omniinfer._core.optional import require
+from omniinfer.bulk.readers import file_format
+from omniinfer.bulk.tasks import BulkUsageError
+
+FIELDS = (
+    "id",
+    "result",
+    "text",
+    "error",
+    "error_type",
+    "status_code",
+    "provider",
+    "model",
+    "request_id",
+    "attempts",
+    "latency_s",
+    "input_tokens",
+    "output_tokens",
+)
+PARQUET_BATCH_ROWS = 8192
+
+
+class Sink:
+    """Where the records of a job go. `open(resume)` returns the ids already answered (`resume_key`s)."""
+
+    def open(self, resume: bool) -> set[Any]:
+        return set()
+
+    def write(self, record: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def close(self, complete: bool) -> None:
+        """`complete`: every input row has its record (a Parquet output is then finalized)."""
+
+
+def open_sink(path: str | os.PathLike[str], *, string_ids: bool) -> Sink:
+    target = Path(path)
+    kind = file_format(target, "output")
+    if kind == "csv":
+        raise BulkUsageError(f"output {str(target)!r}: expected a .jsonl or .parquet file")
+    if kind == "parquet":
+        require("pyarrow.parquet", "Writing Parquet", "bulk")
+        return ParquetSink(target, string_ids=string_ids)
+    return JsonlSink(target)
+
+
+class JsonlSink(Sink):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: Any = None
+
+    def open(self, resume: bool) -> set[Any]:
+        done: set[Any] = set()
+        if self.path.exists():
+            if not resume:
+                raise BulkUsageError(
+                    f"output {str(self.path)!r} exists: pass --resume (resume=True) to continue it, or remove it"
+                )
+            done = _keep_answered(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Unbuffered: one write() per row reaches the OS at once, so `kill -9` loses no answered row.
+        self._handle = self.path.open("ab", buffering=0)
+        return done
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._handle.write(jsonutil.dumps(record) + b"\n")
+
+    def close(self, complete: bool) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class ParquetSink(Sink):
+    def __init__(self, path: Path, *, string_ids: bool) -> None:
+        self.path = path
+        self.journal = JsonlSink(path.with_name(path.name + ".partial.jsonl"))
+        self.string_ids = string_ids
+        self._kept_from_final = False
+
+    def open(self, resume: bool) -> set[Any]:
+        done: set[Any] = set()
+        if self.path.exists():
+            if not resume:
+                raise BulkUsageError(
+                    f"output {str(self.path)!r} exists: pass --resume (resume=True) to continue it, or remove it"
+                )
+            # A finished run: its answers stay, in the new file, with the rows answered now.
+            for record in _parquet_records(self.path):
+                if record.get("error") is None:
+                    done.add(resume_key(record["id"]))
+            self._kept_from_final = True
+        elif self.journal.path.exists() and not resume:
+            raise BulkUsageError(
+                f"an unfinished run left {str(self.journal.path)!r}: pass --resume (resume=True) to continue it, "
+                "or remove it"
+            )
+        return done | self.journal.open(resume=True)
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.journal.write(record)
+
+    def close(self, complete: bool) -> None:
+        self.journal.close(complete)
+        if not complete:
+            return
+        pa = require("pyarrow", "Writing Parquet", "bulk")
+        parquet = require("pyarrow.parquet", "Writing Parquet", "bulk")
+        schema = pa.schema(
+            [
+                ("id", pa.string() if self.string_ids else pa.int64()),
+                ("result", pa.string()),
+                ("text", pa.string()),
+                ("error", pa.string()),
+                ("error_type", pa.string()),
+                ("status_code", pa.int32()),
+                ("provider", pa.string()),
+                ("model", pa.string()),
+                ("request_id", pa.string()),
+                ("attempts", pa.int32()),
+                ("latency_s", pa.float64()),
+                ("input_tokens", pa.int64()),
+                ("output_tokens", pa.int64()),
+            ]
+        )
+        partial = self.path.with_name(self.path.name + ".writing")
+        with parquet.ParquetWriter(partial, schema) as writer:
+            batch: list[dict[str, Any]] = []
+            for record in self._all_records():
+                batch.append(record)
+                if len(batch) >= PARQUET_BATCH_ROWS:
+                    writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                    batch = []
+            if batch:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+        partial.replace(self.path)
+        self.journal.path.unlink()
+
+    def _all_records(self) -> Iterator[dict[str, Any]]:
+        if self._kept_from_final:
+            for record in _parquet_records(self.path):
+                if record.get("error") is None:
+                    yield record  # already in the Parquet shape
+        for record in _jsonl_records(self.journal.path):
+            if record.get("result") is not None and not isinstance(record["result"], str):
+                record["result"] = jsonutil.dumps(record["result"]).decode()
+            if self.string_ids and record.get("id") is not None:
+                record["id"] = str(record["id"])
+            yield record
+
+
+def _jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("rb") as handle:
+        for line in handle:
+            try:
+                record = jsonutil.loads(line)
+            except jsonutil.JSONDecodeError:  # the last line of a killed run, cut short
+                continue
+            if isinstance(record, dict) and "id" in record:
+                yield record
+
+
+def _parquet_records(path: Path) -> Iterator[dict[str, Any]]:
+    parquet = require("pyarrow.parquet", "Reading Parquet", "bulk")
+    with parquet.ParquetFile(path) as handle:
+        for batch in handle.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            yield from batch.to_pylist()
+
+
+def _keep_answered(path: Path) -> set[Any]:
+    """Rewrite `path` with only its answered rows (streamed, atomically); their ids."""
+    done: set[Any] = set()
+    kept = path.with_name(path.name + ".resume")
+    with kept.open("wb") as out:
+        for record in _jsonl_records(path):
+            if record.get("error") is None and resume_key(record["id"]) not in done:
+                done.add(resume_key(record["id"]))
+                out.write(jsonutil.dumps(record) + b"\n")
+    kept.replace(path)
+    return done
+
+
+def resume_key(value: Any) -> str:
+    """An id as the resume index holds it: text, so an id read back from a Parquet output (where ids of
+    an id column are stored as text) matches the input's int."""
+    return value if isinstance(value, str) else str(row_key(value))
+
+
+def row_key(value: Any) -> Any:
+    """An id as the resume index holds it: scalars as they are, anything else as its JSON text."""
+    return value if isinstance(value, (str, int, float, bool)) or value is None else jsonutil.dumps(value).decode()

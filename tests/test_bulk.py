@@ -1,0 +1,330 @@
+"""omniinfer bulk against a rate-limited, fault-injecting loopback server (tests/limited_server.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import omniinfer.bulk as bulk
+from limited_server import LimitedServer, Limits
+from probes import loaded_after
+
+OMNIINFER = [sys.executable, "-m", "omniinfer"]
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest) -> Iterator[LimitedServer]:
+    limits = getattr(request, "param", None) or Limits(rps=100, fault_rate=0.05)
+    with LimitedServer(limits) as running:
+        yield running
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def prompts(n: int) -> list[dict[str, Any]]:
+    return [{"prompt": f"row {i}"} for i in range(n)]
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*OMNIINFER, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "server",
+    [Limits(rps=100, tpm=600, token_window_s=1.0, fault_rate=0.05)],
+    indirect=True,
+)
+def test_every_row_answered_or_failed_once_under_the_limits(server: LimitedServer, tmp_path: Path) -> None:
+    rows = [*prompts(300), {"prompt": "!bad row"}]
+    out = tmp_path / "out.jsonl"
+    summary = bulk.run("chat", rows, output=out, base_url=server.url, quiet=True, params={"max_tokens": 4})
+    records = read_jsonl(out)
+    assert sorted(r["id"] for r in records) == list(range(301))  # one record per row
+    assert summary.succeeded == 300 and summary.failed == 1 and summary.exit_code == 1
+    bad = next(r for r in records if r["id"] == 300)
+    assert bad["error_type"] == "BadRequestError" and bad["status_code"] == 400 and bad["attempts"] == 1
+    good = next(r for r in records if r["id"] == 7)
+    assert good["text"] == "answer to row 7" and good["input_tokens"] == 2 and good["output_tokens"] == 4
+    assert good["request_id"].startswith("req-") and good["error"] is None
+    counts = server.counts
+    assert counts.duplicates() == {}  # no row was answered (paid for) twice
+    assert counts.accepted == 300 and counts.faults > 0  # the 5% faults were retried
+    assert summary.requests == counts.requests + 1  # the server refuses "!bad" before counting
+    assert counts.rate_limited <= 0.02 * counts.requests + 2  # paced by the server's own headers
+
+
+@pytest.mark.parametrize("server", [Limits(rps=40, headers="none", retry_after="seconds")], indirect=True)
+def test_a_429_pauses_every_request_in_flight(server: LimitedServer, tmp_path: Path) -> None:
+    arrivals: list[tuple[float, int]] = []
+    decide = server.decide
+
+    def recording(prompt: str, charge: float) -> tuple[int, dict[str, str], Any]:
+        status, headers, body = decide(prompt, charge)
+        arrivals.append((time.monotonic(), status))
+        return status, headers, body
+
+    server.decide = recording  # type: ignore[method-assign]
+    summary = bulk.run(
+        "chat", prompts(120), output=tmp_path / "o.jsonl", base_url=server.url, quiet=True, concurrency=16
+    )
+    assert summary.succeeded == 120 and summary.rate_limited > 0
+    first_429 = next(t for t, status in arrivals if status == 429)
+    # Retry-After is whole seconds (>= 1): once the first 429 reached the client, nobody sent anything
+    # until the pause ended, apart from requests already on the wire (at most the 16 in flight).
+    during = [t for t, _ in arrivals if first_429 + 0.1 < t < first_429 + 0.9]
+    assert len(during) <= 16
+    assert server.counts.duplicates() == {}
+
+
+@pytest.mark.parametrize("server", [Limits(rps=1000, tpm=400, token_window_s=1.0, headers="cerebras")], indirect=True)
+def test_client_tpm_cap_keeps_under_the_server_token_limit(server: LimitedServer, tmp_path: Path) -> None:
+    # Each row costs 2 prompt tokens + 8 max tokens = 10; the server allows 400 per second (24,000 per
+    # minute); a client cap of 18,000 per minute never meets it.
+    summary = bulk.run(
+        "chat",
+        prompts(80),
+        output=tmp_path / "o.jsonl",
+        base_url=server.url,
+        quiet=True,
+        tpm=18_000,
+        params={"max_tokens": 8},
+    )
+    assert summary.succeeded == 80
+    assert server.counts.rate_limited == 0
+
+
+def test_usage_errors_exit_2_before_any_request(server: LimitedServer, tmp_path: Path) -> None:
+    rows = write_jsonl(tmp_path / "in.jsonl", prompts(5))
+    out = str(tmp_path / "out.jsonl")
+    base = ["--input", str(rows), "--output", out, "--base-url", server.url]
+    cases = {
+        "unknown task": (["bulk", "no-such-task", *base], "unknown task"),
+        "missing column": (["bulk", "chat", *base, "--column", "question"], "'question'"),
+        "default column": (["bulk", "summarization", *base], "'text'"),
+        "required argument": (["bulk", "question-answering", *base, "--column", "prompt"], "'context'"),
+        "bad param": (["bulk", "chat", *base, "--param", "nope=1"], "nope"),
+        "bad concurrency": (["bulk", "chat", *base, "--concurrency", "lots"], "concurrency"),
+        "missing input": (["bulk", "chat", "--input", str(tmp_path / "x.jsonl"), "--output", out], "no such file"),
+        "input format": (["bulk", "chat", "--input", str(tmp_path / "x.txt"), "--output", out], ".jsonl, .csv"),
+    }
+    for name, (args, expected) in cases.items():
+        result = cli(*args)
+        assert result.returncode == 2, (name, result.stderr)
+        assert expected in result.stderr, (name, result.stderr)
+    Path(out).write_text("")
+    existing = cli("bulk", "chat", *base)
+    assert existing.returncode == 2 and "--resume" in existing.stderr
+    assert server.counts.requests == 0
+
+
+def test_bad_rows_are_recorded_and_the_others_answered(server: LimitedServer, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": f"r{i}", "text": f"text {i}"}) for i in range(20)]
+    lines[5] = "{not json"
+    lines[9] = json.dumps({"id": "r9", "text": None})
+    source.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = cli(
+        "bulk", "text-classification", "--input", str(source), "--output", str(out),
+        "--model", server.url, "--id-column", "id", "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""  # --quiet
+    records = {r["id"]: r for r in read_jsonl(out)}
+    assert len(records) == 20
+    assert records[5]["error_type"] == "ValueError" and "not JSON" in records[5]["error"]  # no id: the index
+    assert records["r9"]["error_type"] == "ValueError" and records["r9"]["attempts"] == 0
+    assert records["r3"]["result"][0] == {"label": "POSITIVE", "score": 0.9}
+    assert sum(1 for r in records.values() if r["error"] is None) == 18
+
+
+@pytest.mark.parametrize("server", [Limits(rps=40, fault_rate=0.05)], indirect=True)
+def test_kill_9_halfway_then_resume_sends_only_unanswered_rows(server: LimitedServer, tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(200))
+    out = tmp_path / "out.jsonl"
+    args = ["bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url, "--quiet"]
+    process = subprocess.Popen([*OMNIINFER, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 100):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    kept = {r["id"] for r in read_jsonl(out) if r["error"] is None}
+    assert 100 <= len(kept) < 200
+    answered_before = dict(server.counts.answered)
+    resumed = cli(*args[:-1], "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(kept)} already answered" in resumed.stderr
+    records = read_jsonl(out)
+    assert sorted(r["id"] for r in records) == list(range(200))  # exactly one record per row
+    for prompt, times in server.counts.answered.items():
+        row = int(prompt.split()[1])
+        sent_again = times - answered_before.get(prompt, 0)
+        if row in kept:
+            assert sent_again == 0, prompt  # an answered row is never sent again
+        else:
+            assert times <= 2, prompt  # at most: answered as the process died, and again now
+
+
+def test_parquet_and_csv_in_parquet_out_with_resume(server: LimitedServer, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"key": [f"k{i}" for i in range(30)], "prompt": [f"row {i}" for i in range(30)]}), source)
+    out = tmp_path / "out.parquet"
+    summary = bulk.run("chat", source, output=out, base_url=server.url, id_column="key", quiet=True)
+    assert summary.succeeded == 30
+    table = pq.read_table(out).to_pylist()
+    assert sorted(r["id"] for r in table) == sorted(f"k{i}" for i in range(30))
+    assert json.loads(table[0]["result"])["object"] == "chat.completion"
+    assert not (tmp_path / "out.parquet.partial.jsonl").exists()
+    again = bulk.run("chat", source, output=out, base_url=server.url, id_column="key", quiet=True, resume=True)
+    assert again.skipped == 30 and again.requests == 0 and len(pq.read_table(out)) == 30
+
+    csv_source = tmp_path / "in.csv"
+    csv_source.write_text('prompt,max_tokens\nrow a,3\n"row, b",5\n')
+    records = read_jsonl_after(bulk.run, "chat", csv_source, tmp_path / "csv.jsonl", server)
+    assert [r["output_tokens"] for r in sorted(records, key=lambda r: r["id"])] == [3, 5]  # CSV text read as JSON
+
+
+def read_jsonl_after(run: Any, task: str, source: Path, out: Path, server: LimitedServer) -> list[dict[str, Any]]:
+    assert run(task, source, output=out, base_url=server.url, quiet=True).exit_code == 0
+    return read_jsonl(out)
+
+
+def test_results_iterate_in_memory_and_async(server: LimitedServer) -> None:
+    rows = prompts(25)
+    records = list(bulk.results("chat", rows, base_url=server.url))
+    assert sorted(r["id"] for r in records) == list(range(25))
+    assert {r["text"] for r in records} == {f"answer to row {i}" for i in range(25)}
+
+    async def collect() -> list[dict[str, Any]]:
+        return [r async for r in bulk.aresults("text-classification", [{"text": "x"}] * 5, model=server.url)]
+
+    assert len(asyncio.run(collect())) == 5
+
+
+def test_line_progress_when_stderr_is_not_a_terminal(
+    server: LimitedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bulk.run("chat", prompts(10), output=tmp_path / "o.jsonl", base_url=server.url, progress_every=0)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and lines[-1].startswith("omniinfer bulk: rows 10/10 (100%)")
+    bulk.run("chat", prompts(10), output=tmp_path / "q.jsonl", base_url=server.url, progress_every=0, quiet=True)
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_bar_in_a_pseudo_terminal(server: LimitedServer, tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(60))
+    args = ["bulk", "chat", "--input", str(source), "--output", str(tmp_path / "o.jsonl"), "--base-url", server.url]
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [*OMNIINFER, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary
+    )
+    os.close(secondary)
+    shown = b""
+    try:
+        while True:
+            ready, _, _ = select.select([primary], [], [], 60)
+            if not ready:
+                break
+            try:
+                data = os.read(primary, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            shown += data
+    finally:
+        process.wait(60)
+        os.close(primary)
+    text = shown.decode(errors="replace")
+    assert process.returncode == 0, text
+    assert "60/60" in text and "row/s" in text and "errors=0" in text  # tqdm's bar, with our postfix
+    assert "\r" in text  # redrawn in place
+    assert "conversational: 60 answered, 0 failed" in text  # the summary
+
+
+def test_import_omniinfer_loads_no_bulk_dependency() -> None:
+    assert loaded_after("import omniinfer", ("pyarrow", "tqdm", "ray", "omniinfer.bulk")) == []
+    assert loaded_after("import omniinfer.bulk", ("pyarrow", "tqdm", "ray")) == []
+
+
+def test_the_python_examples_of_docs_bulk_md_run(server: LimitedServer, tmp_path: Path, monkeypatch: Any) -> None:
+    import re
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "bulk.md").read_text()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", page, re.S) if "import ray" not in b]
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block.replace("http://localhost:8000/v1", server.url), "docs/bulk.md", "exec"), {})
+    assert len(read_jsonl(tmp_path / "answers.jsonl")) == 20
+
+
+def test_a_killed_parquet_job_resumes_from_its_journal(server: LimitedServer, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out.parquet"
+    journal = tmp_path / "out.parquet.partial.jsonl"
+    # What a killed run leaves: two answered rows, one failed row, and a line cut short.
+    answered = {"id": 0, "result": {"x": 1}, "text": "old", "error": None, "attempts": 1}
+    failed = {"id": 1, "result": None, "text": None, "error": "boom", "error_type": "ServerError", "attempts": 6}
+    journal.write_text(
+        json.dumps(answered) + "\n" + json.dumps({**answered, "id": 2}) + "\n" + json.dumps(failed) + '\n{"id": 3, "res'
+    )
+    with pytest.raises(bulk.BulkUsageError, match="--resume"):
+        bulk.run("chat", prompts(5), output=out, base_url=server.url, quiet=True)
+    summary = bulk.run("chat", prompts(5), output=out, base_url=server.url, quiet=True, resume=True)
+    assert summary.skipped == 2 and summary.succeeded == 3  # rows 1 (failed before), 3 (cut) and 4
+    assert sorted(server.counts.answered) == ["row 1", "row 3", "row 4"]
+    table = {r["id"]: r for r in pq.read_table(out).to_pylist()}
+    assert sorted(table) == [0, 1, 2, 3, 4] and table[0]["text"] == "old" and table[1]["error"] is None
+    assert not journal.exists()
+
+
+def test_options_and_summaries_pickle_for_other_processes() -> None:
+    import pickle
+
+    options = bulk.BulkOptions(model="m", token="hf_secret_token", params={"max_tokens": 3}, rpm=60)
+    assert pickle.loads(pickle.dumps(options)) == options
+    assert "hf_secret_token" not in repr(options)
+    error = pickle.loads(pickle.dumps(bulk.BulkUsageError("column 'x' is missing")))
+    assert isinstance(error, ValueError) and str(error) == "column 'x' is missing"
+
+
+def test_resume_matches_integer_ids_stored_as_text_in_parquet(server: LimitedServer, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"n": list(range(100, 110)), "prompt": [f"row {i}" for i in range(10)]}), source)
+    out = tmp_path / "out.parquet"
+    assert bulk.run("chat", source, output=out, base_url=server.url, id_column="n", quiet=True).succeeded == 10
+    again = bulk.run("chat", source, output=out, base_url=server.url, id_column="n", quiet=True, resume=True)
+    assert again.skipped == 10 and again.requests == 0
+    assert sorted(r["id"] for r in pq.read_table(out).to_pylist()) == [str(i) for i in range(100, 110)]

@@ -1,0 +1,100 @@
+"""The pacing arithmetic of bulk jobs, with time passed in (no clocks, no sleeps)."""
+
+from __future__ import annotations
+
+import pytest
+
+from omniinfer.bulk.pacing import Concurrency, RateState, parse_duration, rate_limit_windows
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("1.5", 1.5), ("20ms", 0.02), ("6m0s", 360.0), ("2m59.56s", 179.56), ("1h2m", 3720.0), ("7.66s", 7.66)],
+)
+def test_reset_durations_in_every_providers_shape(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["soon", "", "5 parsecs", "1x"])
+def test_unreadable_durations_are_none(text: str) -> None:
+    assert parse_duration(text) is None
+
+
+def test_rate_limit_headers_of_openai_groq_together_cerebras() -> None:
+    openai = {"x-ratelimit-remaining-requests": "59", "x-ratelimit-reset-requests": "1s",
+              "x-ratelimit-remaining-tokens": "1000", "x-ratelimit-reset-tokens": "6m0s"}  # fmt: skip
+    assert rate_limit_windows(openai, 100.0) == {"requests": (59, 101.0), "tokens": (1000, 460.0)}
+    together = {"x-ratelimit-remaining": "3", "x-ratelimit-reset": "0.5", "x-ratelimit-limit": "10"}
+    assert rate_limit_windows(together, 0.0) == {"requests": (3, 0.5)}
+    # Cerebras reports a day window of requests and a minute window of tokens; the scarcest counts.
+    cerebras = {"x-ratelimit-remaining-requests-day": "14000", "x-ratelimit-reset-requests-day": "33000.5",
+                "x-ratelimit-remaining-tokens-minute": "0", "x-ratelimit-reset-tokens-minute": "12.5"}  # fmt: skip
+    assert rate_limit_windows(cerebras, 0.0) == {"requests": (14000, 33000.5), "tokens": (0, 12.5)}
+    assert rate_limit_windows({"content-type": "application/json", "x-ratelimit-remaining": "n/a"}, 0.0) == {}
+
+
+def test_request_cap_spaces_requests_at_the_rate() -> None:
+    state = RateState(rpm=600, tpm=None, now=0.0)  # 10 per second, a burst of 1
+    waits = [state.reserve(1, 0, 0.0)[1] for _ in range(5)]
+    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+    assert state.reserve(1, 0, 10.0)[1] == 0.0  # idle time refills only up to the burst
+
+
+def test_token_cap_charges_the_estimate_then_the_real_count() -> None:
+    state = RateState(rpm=None, tpm=6000, now=0.0)  # 100 tokens per second
+    assert state.reserve(1, 5.0, 0.0)[1] == 0.0
+    assert state.reserve(1, 100.0, 0.0)[1] == pytest.approx(1.0)
+    state.settle_tokens(estimated=100.0, actual=50.0)  # it cost less: half a second back
+    assert state.reserve(1, 0.0, 0.0)[1] == pytest.approx(0.5)
+
+
+def test_a_429_pauses_everyone_for_retry_after() -> None:
+    state = RateState(None, None, 0.0)
+    assert state.blocked_for(0.0) == 0.0
+    state.pause(2.0, 1.0)
+    assert state.blocked_for(1.5) == pytest.approx(1.5)
+    assert state.reserve(1, 0, 2.0)[1] == pytest.approx(1.0)
+    state.pause(None, 10.0)  # no Retry-After: the default pause
+    assert state.blocked_for(10.0) > 0 and state.rate_limited == 2
+
+
+def test_server_budget_counts_requests_sent_after_the_observed_answer() -> None:
+    state = RateState(None, None, 0.0)
+    seqs = [state.reserve(1, 0, 0.0)[0] for _ in range(3)]
+    # The answer to the first request said 2 remain for 0.5 s; two more were sent since: none left.
+    state.observe(seqs[0], {"x-ratelimit-remaining-requests": "2", "x-ratelimit-reset-requests": "500ms"}, 0.1)
+    assert state.blocked_for(0.1) == pytest.approx(0.5)
+    assert state.blocked_for(0.6) == 0.0  # the window reset
+    # A newer answer replaces the budget; an older one arriving late does not.
+    state.observe(seqs[2], {"x-ratelimit-remaining-requests": "5", "x-ratelimit-reset-requests": "1s"}, 0.7)
+    state.observe(seqs[1], {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1s"}, 0.7)
+    assert state.blocked_for(0.7) == 0.0
+
+
+def test_server_token_budget() -> None:
+    state = RateState(None, None, 0.0)
+    first, _ = state.reserve(1, 10.0, 0.0)
+    state.observe(first, {"x-ratelimit-remaining-tokens": "25", "x-ratelimit-reset-tokens": "2s"}, 0.0)
+    state.reserve(1, 10.0, 0.0)
+    assert state.blocked_for(0.0) == 0.0  # 10 of 25 spent since
+    state.reserve(1, 20.0, 0.0)
+    assert state.blocked_for(0.0) == pytest.approx(2.0)  # 30 > 25: wait for the reset
+
+
+def test_aimd_grows_on_clean_saturated_windows_and_halves_on_overload() -> None:
+    control = Concurrency(None, start=8)
+    for _ in range(8):
+        control.success(0.01, saturated=True)
+    assert control.limit == 10
+    for _ in range(100):
+        control.success(0.01, saturated=False)  # slots to spare: no reason to grow
+    assert control.limit == 10
+    control.overloaded(now=5.0)
+    control.overloaded(now=5.1)  # the same burst of 429s: one cut
+    assert control.limit == 5
+    control.overloaded(now=6.0)
+    assert control.limit == 2
+    fixed = Concurrency(4)
+    fixed.overloaded(now=1.0)
+    fixed.success(0.01)
+    assert fixed.limit == 4
