@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from omniinfer._http.h1 import ResponseParser, encode_request, split_url
-from omniinfer.errors import InferenceConnectionError
+from omniinfer.errors import InferenceConnectionError, ProtocolError
 from probes import split_at
 
 
@@ -79,7 +79,7 @@ def test_truncated_body_is_an_error_not_a_short_answer() -> None:
 def test_garbage_is_an_error() -> None:
     parser = ResponseParser()
     parser.receive(b"SSH-2.0-OpenSSH\r\n\r\n")
-    with pytest.raises(InferenceConnectionError, match="Not an HTTP response"):
+    with pytest.raises(ProtocolError, match="Malformed response head"):
         parser.head()
 
 
