@@ -46,10 +46,14 @@ class ClientBase:
         api_key: str | None = None,
         max_retries: int = 2,
         fallback: bool = False,
+        max_connections: int = 256,
     ) -> None:
         self._ctx: ClientContext = make_context(
             model, provider, token, timeout, headers, cookies, bill_to, base_url, api_key, max_retries, fallback
         )
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            raise ValueError(f"max_connections must be a whole number >= 1, got {max_connections!r}")
+        self._max_connections = max_connections
         self._transport = self._new_transport()
 
     def _new_transport(self) -> Any:

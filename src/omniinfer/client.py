@@ -66,6 +66,10 @@ class InferenceClient(ClientBase):
             the next provider that serves the model. A list of providers (`provider=["together",
             "fireworks-ai"]`) always falls back, in its order. `result.response_meta.provider` says
             which provider answered.
+        max_connections: The async client's limit on connections open at once (per event loop, all
+            hosts together; default 256): more calls in flight wait for a free connection, in order,
+            instead of failing when the process runs out of file descriptors. The sync client opens
+            one connection per thread at a time and ignores it.
 
     Raises:
         ValueError: when both `model` and `base_url`, or both `token` and `api_key`, are given.

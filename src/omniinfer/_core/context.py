@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 
+from omniinfer._core.headers import check_headers
 from omniinfer._core.records import Timeout
 from omniinfer._core.retry import RetryPolicy
 from omniinfer._core.tokens import implicit_token
@@ -133,6 +134,8 @@ def make_context(
         raise TypeError(f"`provider` must be a provider name (str) or a list of them, got {type(provider).__name__}")
     if isinstance(provider, list) and (not provider or not all(isinstance(p, str) for p in provider)):
         raise ValueError(f"`provider` as a list must name at least one provider, got {provider!r}")
+    if headers:
+        check_headers(headers)
     merged = {"user-agent": USER_AGENT}
     merged.update(headers or {})
     if bill_to is not None:

@@ -64,19 +64,30 @@ def encode_request(
     _, target, host_header = split_url(url)
     if proxy_authorization is not None:
         target = url
+    host_header = headers.get("host", host_header)  # names are lower-case here (see _core/headers)
     lines = [f"{method} {target} HTTP/1.1\r\nHost: {host_header}\r\n"]
     if proxy_authorization:
         lines.append(f"Proxy-Authorization: {proxy_authorization}\r\n")
     for name, value in headers.items():
-        if "\r" in value or "\n" in value:
-            raise ValueError(f"Header {name!r} holds a line break")
-        lines.append(f"{name}: {value}\r\n")
+        if "\r" in value or "\n" in value or "\0" in value:
+            raise ValueError(f"Header {name!r} holds a line break or NUL character")
+        if name != "host":
+            lines.append(f"{name}: {value}\r\n")
+    if "accept-encoding" not in headers:
+        lines.append(_accept_encoding_line())
     if body is not None:
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
         head = "".join(lines).encode("latin-1")
         return head + body
     lines.append("\r\n" if method in ("GET", "HEAD") else "Content-Length: 0\r\n\r\n")
     return "".join(lines).encode("latin-1")
+
+
+@lru_cache(maxsize=1)
+def _accept_encoding_line() -> str:
+    from omniinfer._http.encoding import accept_encoding
+
+    return f"Accept-Encoding: {accept_encoding()}\r\n"
 
 
 def _parser_class() -> type[ParserBase]:

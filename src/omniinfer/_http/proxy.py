@@ -4,7 +4,8 @@
 server), `http_proxy` / `HTTP_PROXY` for http URLs (requests sent in absolute form), `all_proxy`
 for both, and `no_proxy` / `NO_PROXY` (comma-separated hosts or domain suffixes, `*` for all) to go
 direct. Credentials in the proxy URL (`http://user:pass@proxy:3128`) become `Proxy-Authorization`.
-Read when a connection is opened, so they may change between calls.
+Read when a connection is opened, so they may change between calls. In a CGI process (where
+`REQUEST_METHOD` is set) the upper-case `HTTP_PROXY` is ignored ("httpoxy"), as requests does.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ class Proxy(NamedTuple):
 
 
 def _env(*names: str) -> str:
+    # httpoxy: in a CGI process (REQUEST_METHOD set) HTTP_PROXY is the request's own `Proxy:` header,
+    # chosen by whoever sent the request; only the lower-case http_proxy can come from the operator.
+    cgi = "REQUEST_METHOD" in os.environ
     for name in names:
-        value = os.environ.get(name) or os.environ.get(name.upper())
+        value = os.environ.get(name)
+        if not value and not (cgi and name == "http_proxy"):
+            value = os.environ.get(name.upper())
         if value:
             return value.strip()
     return ""
