@@ -95,8 +95,10 @@ class _Protocol(asyncio.Protocol):
                 timer.cancel()
 
     def close(self) -> None:
+        # abort, not close: nothing we still want is in the write buffer, and a TLS close would
+        # wait (up to 30 s, past the event loop's end) for a close_notify many servers never send.
         if self.transport is not None and not self.loop.is_closed():
-            self.transport.close()
+            self.transport.abort()
         self.lost = True
         self._gone()
 
@@ -328,25 +330,8 @@ class AsyncTransport:
             from omniinfer._http.tls import default_context
 
             ssl_context = default_context()
-        direct_tls = ssl_context if proxy is None else None  # through a proxy, TLS starts after CONNECT
         try:
-            timeout = wait_budget(deadline, connect_timeout, _Timeout)
-            _, protocol = await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: _Protocol(origin, loop),
-                    peer.host,
-                    peer.port,
-                    ssl=direct_tls,
-                    server_hostname=origin.host if direct_tls else None,
-                ),
-                timeout,
-            )
-            if proxy is not None and ssl_context is None:
-                protocol.proxy_authorization = proxy.authorization or ""
-            elif proxy is not None:
-                await self._tunnel(
-                    protocol, proxy, ssl_context, wait_budget(deadline, connect_timeout, _Timeout), request
-                )
+            return await self._connect(loop, origin, peer, proxy, ssl_context, connect_timeout, deadline, request)
         except (_Timeout, asyncio.TimeoutError):
             raise InferenceTimeoutError(
                 f"Timed out connecting to {peer.host}:{peer.port}",
@@ -359,6 +344,43 @@ class AsyncTransport:
                 url=request.url,
                 provider=request.provider,
             ) from exc
+
+    async def _connect(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        origin: Origin,
+        peer: Origin,
+        proxy: Proxy | None,
+        ssl_context: Any,
+        connect_timeout: float | None,
+        deadline: float | None,
+        request: Request,
+    ) -> _Protocol:
+        _, protocol = await asyncio.wait_for(
+            loop.create_connection(lambda: _Protocol(origin, loop), peer.host, peer.port),
+            wait_budget(deadline, connect_timeout, _Timeout),
+        )
+        # TLS starts on the connected socket (after CONNECT through a proxy) rather than inside
+        # create_connection: a handshake failing there leaves the socket open (Python 3.11).
+        raw = protocol.transport
+        try:
+            if proxy is not None and ssl_context is None:
+                protocol.proxy_authorization = proxy.authorization or ""
+            elif proxy is not None:
+                await self._tunnel(
+                    protocol, proxy, ssl_context, wait_budget(deadline, connect_timeout, _Timeout), request
+                )
+            elif ssl_context is not None:
+                assert protocol.transport is not None
+                protocol.transport = await asyncio.wait_for(
+                    loop.start_tls(protocol.transport, protocol, ssl_context, server_hostname=origin.host),
+                    wait_budget(deadline, connect_timeout, _Timeout),
+                )
+        except BaseException:
+            if raw is not None:
+                raw.abort()
+            protocol.close()
+            raise
         return protocol
 
     async def _tunnel(

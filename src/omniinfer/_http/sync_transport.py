@@ -12,7 +12,7 @@ from omniinfer._core.records import Request
 from omniinfer._core.stepping import wait_budget
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer._http.proxy import Proxy, connect_request, proxy_for, tunnel_refused
-from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError, ProtocolError
+from omniinfer.errors import InferenceConnectionError, InferenceError, InferenceTimeoutError, ProtocolError
 
 _RECV = 65536
 _EARLY_ANSWER_WAIT = 5.0  # an answer already sent is in our socket buffer or moments away
@@ -83,6 +83,10 @@ class SyncResponse:
         except TimeoutError:
             self.close()
             raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
+        except InferenceError as exc:  # the parser's (ProtocolError is also an OSError: keep its type)
+            self.close()
+            exc.url = exc.url or self.url
+            raise
         except OSError as exc:
             self.close()
             raise InferenceConnectionError(f"Connection broke while reading {self.url}: {exc}", url=self.url) from exc
