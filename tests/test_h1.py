@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from omniinfer._http.encoding import accept_encoding
 from omniinfer._http.h1 import ResponseParser, encode_request, split_url
 from omniinfer.errors import InferenceConnectionError, ProtocolError
 from probes import split_at
@@ -87,9 +88,11 @@ def test_request_encoding() -> None:
     raw = encode_request("POST", "https://h.example:8443/a/b?x=1", {"content-type": "application/json"}, b"{}")
     assert raw == (
         b"POST /a/b?x=1 HTTP/1.1\r\nHost: h.example:8443\r\ncontent-type: application/json\r\n"
-        b"Content-Length: 2\r\n\r\n{}"
+        + f"Accept-Encoding: {accept_encoding()}\r\n".encode()
+        + b"Content-Length: 2\r\n\r\n{}"
     )
-    with pytest.raises(ValueError, match="line break"):
-        encode_request("GET", "http://h/", {"x": "a\r\nInjected: 1"}, None)
+    for bad in ("a\r\nInjected: 1", "a\nb", "a\x00b"):
+        with pytest.raises(ValueError, match="line break or NUL"):
+            encode_request("GET", "http://h/", {"x": bad}, None)
     with pytest.raises(ValueError, match="absolute"):
         split_url("ftp://h/")
