@@ -115,6 +115,31 @@ def test_bytes_arriving_on_an_idle_connection_never_answer_the_next_call(kind: s
     assert server.accepted == 2
 
 
+def test_a_stream_abandoned_half_read_does_not_go_back_to_the_pool(kind: str) -> None:
+    stream_body = _sse(*(chunk(str(i)) for i in range(50)))
+
+    def script(conn: RawConnection, index: int) -> None:
+        while conn.read_request() is not None:
+            conn.send(_chunked_head() + _chunk(stream_body) + b"0\r\n\r\n")
+
+    with RawServer(script) as server, Runner(kind, server.url) as run:
+        if run.loop is None:
+            stream = run.client.chat_completion(HI, stream=True)
+            assert next(stream).choices[0].delta.content == "0"
+            stream.close()
+        else:
+
+            async def first_then_leave() -> str:
+                stream = await run.client.chat_completion(HI, stream=True)
+                item = await stream.__anext__()
+                await stream.aclose()
+                return str(item.choices[0].delta.content)
+
+            assert run.loop.run_until_complete(first_then_leave()) == "0"
+        assert len(run("chat_completion", HI, stream=True)) == 50
+    assert server.accepted == 2
+
+
 # 3: a request written whole is resent only when the retry policy says so
 
 

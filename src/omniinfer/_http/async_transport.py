@@ -218,7 +218,9 @@ class AsyncTransport:
                             request.method, request.url, request.headers, request.body, conn.proxy_authorization
                         )
                     )
-                    written = conn.transport.get_write_buffer_size() == 0
+                    # Handed to the transport: from here on the server may receive all of it (asyncio
+                    # flushes in the background), so no resend outside the retry policy.
+                    written = True
                 head = await self._read_head(conn, request.method, read_timeout, deadline)
             except _Timeout:
                 conn.close()

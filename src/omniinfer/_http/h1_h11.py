@@ -22,7 +22,10 @@ class H11Parser(ParserBase):
         self._conn: h11.Connection | None = None
         self._eof = False
 
-    def _start(self, head_bytes: bytes, method: str) -> Head | None:
+    def _start(self, data: bytes, end: int, method: str) -> Head | None:
+        head_bytes = data[:end]
+        if end < len(data):
+            self.receive(data[end:])
         conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         conn.send(h11.Request(method=method, target="/", headers=[("Host", "omniinfer")]))
         conn.send(h11.EndOfMessage())

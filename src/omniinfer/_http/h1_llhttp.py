@@ -10,40 +10,42 @@ from __future__ import annotations
 
 from httptools import HttpParserError, HttpResponseParser
 
-from omniinfer._http.h1_parse import MAX_LINE, Head, ParserBase
+from omniinfer._http.h1_parse import MAX_LINE, Head, ParserBase, parse_header_lines
 from omniinfer.errors import ProtocolError
 
 
 class LlhttpParser(ParserBase):
-    __slots__ = ("_headers", "_headers_done", "_idle", "_parser", "_progress", "_reason")
+    __slots__ = ("_begun", "_headers_done", "_idle", "_keep_alive", "_parser", "_progress", "_status")
+
+    def __init__(self) -> None:
+        # One llhttp parser per connection: after a message it is ready for the next one.
+        self._parser: HttpResponseParser | None = None
+        super().__init__()
 
     def reset(self) -> None:
         super().reset()
-        self._parser: HttpResponseParser | None = None
-        self._headers: dict[str, str] = {}
-        self._reason = ""
+        self._status = 0
+        self._keep_alive = False
+        self._begun = False
+        self._headers_done = False
         self._progress = 0  # callbacks that moved the body forward
         self._idle = 0  # bytes fed since the last of them
 
-    # llhttp's callbacks, called from inside feed_data.
-
-    def on_status(self, status: bytes) -> None:
-        self._reason += status.decode("latin-1")
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self._headers_done:
-            return  # trailers: not headers, and the head was handed out already
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1").strip()
-        headers = self._headers
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    # llhttp's callbacks, called from inside feed_data. There is deliberately no on_header: llhttp
+    # validates the head, and the headers are then read from it in one pass (parse_header_lines).
 
     def on_headers_complete(self) -> None:
         self._headers_done = True
+        parser = self._parser
+        assert parser is not None
+        # Read now: once the message completes (in the same feed) llhttp is ready for the next one.
+        self._status = parser.get_status_code()
+        self._keep_alive = parser.should_keep_alive()
 
     def on_message_begin(self) -> None:
-        if self._head is not None:  # a second message behind ours: the connection is not reusable
+        if self._begun:  # a second message behind ours: the connection is not reusable
             self._extra = True
+        self._begun = True
 
     def on_body(self, body: bytes) -> None:
         if not self.complete:
@@ -58,25 +60,42 @@ class LlhttpParser(ParserBase):
             self.complete = True
             self._progress += 1
 
-    def _start(self, head_bytes: bytes, method: str) -> Head | None:
-        self._headers = {}
-        self._reason = ""
+    def _start(self, data: bytes, end: int, method: str) -> Head | None:
         self._headers_done = False
-        parser = HttpResponseParser(self)
+        self._begun = False
+        parser = self._parser
+        if parser is None:
+            parser = self._parser = HttpResponseParser(self)
+        head_bytes = data[:end]
+        # Usually the head and the body's first bytes go to llhttp in one call. A HEAD answer has no
+        # body whatever it announces, and after an interim 1xx the next head is looked for again by
+        # us: both get the head alone.
+        whole = method != "HEAD" and data[9:10] != b"1"
+        if not whole and end < len(data):
+            self.receive(data[end:])
         try:
-            parser.feed_data(head_bytes)
+            parser.feed_data(data if whole else head_bytes)
         except HttpParserError as exc:
-            raise ProtocolError(f"Malformed response head: {_reason(exc)}: {head_bytes[:80]!r}") from None
+            self._parser = None
+            if self.complete:
+                self._extra = True  # garbage after a whole answer: ours stands, the connection does not
+            else:
+                where = "body" if self._headers_done else "head"
+                raise ProtocolError(f"Malformed response {where}: {_reason(exc)}: {head_bytes[:80]!r}") from None
         if not self._headers_done:  # our end-of-head was not llhttp's (a bare CR, say)
+            self._parser = None
             raise ProtocolError(f"Malformed response head: {head_bytes[:80]!r}")
-        status = parser.get_status_code()
+        status = self._status
         if status < 200:
             self.complete = False
+            self._begun = False
             if status == 101:
                 raise ProtocolError("The server switched protocols (101): not an answer to this request")
             return None
-        self._parser = parser
-        return Head(status, self._reason, self._headers, parser.should_keep_alive())
+        if method == "HEAD":  # llhttp would wait for the body the head announces: a new parser next time
+            self._parser = None
+        reason, headers = parse_header_lines(head_bytes)
+        return Head(status, reason, headers, self._keep_alive)
 
     def _feed(self) -> None:
         parser = self._parser
@@ -87,6 +106,7 @@ class LlhttpParser(ParserBase):
         try:
             parser.feed_data(data)
         except HttpParserError as exc:
+            self._parser = None  # llhttp stops at an error: this connection is done
             if not self.complete:
                 raise ProtocolError(f"Malformed response body: {_reason(exc)}") from None
             self._extra = True  # garbage after our message: ours stands, the connection does not
