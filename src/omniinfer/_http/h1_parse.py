@@ -2,10 +2,11 @@
 content decoding and size limit applied. The framing itself is the backend's (llhttp or h11).
 
 A backend implements `_start(data, end, method)` (parse the complete head `data[:end]`: a Head, or
-None for an interim 1xx answer; the bytes after it are the backend's to feed or to `receive`) and `_feed()` (push the pending bytes through, appending body pieces to `_out`).
-The head is found here, before the backend sees it, for two reasons: a head split into many tiny
-reads is joined once (the backends concatenate header pieces per read, quadratic on a dribbling
-peer), and a head past `MAX_HEAD` is refused before anything parses it.
+None for an interim 1xx answer; the bytes after it are the backend's to feed or to `receive`) and
+`_feed()` (push the pending bytes through, appending body pieces to `_out`). The head is found here,
+before the backend sees it, for two reasons: a head split into many tiny reads is joined once (the
+backends concatenate header pieces per read, quadratic on a dribbling peer), and a head past
+`MAX_HEAD` is refused before anything parses it.
 """
 
 from __future__ import annotations
