@@ -45,7 +45,7 @@ class AsyncInferenceClient(ClientBase):
         from omniinfer._http.async_transport import AsyncTransport
 
         self._run = async_driver.run
-        return AsyncTransport(self._proxies)
+        return AsyncTransport(self._proxies, self._max_connections)
 
     async def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
         arguments.pop("self")

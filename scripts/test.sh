@@ -7,6 +7,8 @@ scripts/setup.sh
 # The real peers the tests talk to: MCP servers (npm, PyPI) and the llama.cpp server, built once
 # here (about 5 minutes on a fresh machine) so that no test spends its timeout on a build.
 scripts/install_mcp_peers.sh --with-llama
+# nginx and tinyproxy for the real-server matrix of the HTTP engine (Debian packages; skipped when present).
+scripts/install_wire_peers.sh
 .venv/bin/ruff check src tests scripts examples bench
 .venv/bin/ruff format --check src tests scripts examples bench
 .venv/bin/mypy

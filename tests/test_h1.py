@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from omniinfer._http.encoding import accept_encoding
 from omniinfer._http.h1 import ResponseParser, encode_request, split_url
-from omniinfer.errors import InferenceConnectionError
+from omniinfer.errors import InferenceConnectionError, ProtocolError
 from probes import split_at
 
 
@@ -79,7 +80,7 @@ def test_truncated_body_is_an_error_not_a_short_answer() -> None:
 def test_garbage_is_an_error() -> None:
     parser = ResponseParser()
     parser.receive(b"SSH-2.0-OpenSSH\r\n\r\n")
-    with pytest.raises(InferenceConnectionError, match="Not an HTTP response"):
+    with pytest.raises(ProtocolError, match="Malformed response head"):
         parser.head()
 
 
@@ -87,9 +88,11 @@ def test_request_encoding() -> None:
     raw = encode_request("POST", "https://h.example:8443/a/b?x=1", {"content-type": "application/json"}, b"{}")
     assert raw == (
         b"POST /a/b?x=1 HTTP/1.1\r\nHost: h.example:8443\r\ncontent-type: application/json\r\n"
-        b"Content-Length: 2\r\n\r\n{}"
+        + f"Accept-Encoding: {accept_encoding()}\r\n".encode()
+        + b"Content-Length: 2\r\n\r\n{}"
     )
-    with pytest.raises(ValueError, match="line break"):
-        encode_request("GET", "http://h/", {"x": "a\r\nInjected: 1"}, None)
+    for bad in ("a\r\nInjected: 1", "a\nb", "a\x00b"):
+        with pytest.raises(ValueError, match="line break or NUL"):
+            encode_request("GET", "http://h/", {"x": bad}, None)
     with pytest.raises(ValueError, match="absolute"):
         split_url("ftp://h/")

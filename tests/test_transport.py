@@ -120,4 +120,4 @@ def test_a_request_the_server_resets_is_not_resent_once_per_pooled_connection(fi
 
     asyncio.run(main())
     poisoned = [r for r in fixture_server.requests if r.path.startswith("/poison")]
-    assert len(poisoned) == 2  # the pooled attempt, then one fresh connection: never once per pooled one
+    assert len(poisoned) == 1  # written whole, then reset: max_retries=0 means one send, never a resend

@@ -52,6 +52,7 @@ class ClientBase:
         fallback: bool = False,
         proxies: str | Mapping[str, str] | None = None,
         trust_env: bool = True,
+        max_connections: int = 256,
     ) -> None:
         self._ctx: ClientContext = make_context(
             model, provider, token, timeout, headers, cookies, bill_to, base_url, api_key, max_retries, fallback
@@ -59,6 +60,9 @@ class ClientBase:
         from omniinfer._http.proxy import proxy_settings  # with the transport, not with `import omniinfer`
 
         self._proxies: ProxySettings = proxy_settings(proxies, trust_env)
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            raise ValueError(f"max_connections must be a whole number >= 1, got {max_connections!r}")
+        self._max_connections = max_connections
         self._transport = self._new_transport()
 
     def _new_transport(self) -> Any:

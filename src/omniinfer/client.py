@@ -73,6 +73,10 @@ class InferenceClient(ClientBase):
         proxies: A proxy URL for every request, or `{"http": ..., "https": ..., "all": ...}`, in
             place of the environment's proxies (`https_proxy`, ...).
         trust_env: False: ignore the environment's proxy variables.
+        max_connections: The async client's limit on connections open at once (per event loop, all
+            hosts together; default 256): more calls in flight wait for a free connection, in order,
+            instead of failing when the process runs out of file descriptors. The sync client opens
+            one connection per thread at a time and ignores it.
 
     Raises:
         ValueError: when both `model` and `base_url`, or both `token` and `api_key`, are given.

@@ -13,10 +13,12 @@
     │       └── IncompleteGenerationError, UnknownError
     ├── InferenceTimeoutError (also TimeoutError)    connect, read, first token or whole-call deadline
     ├── InferenceConnectionError (also ConnectionError)  no connection, or it broke mid-answer
+    │   └── ProtocolError                            the peer broke HTTP/1.1 framing, or a size limit
     ├── IncompleteStreamError                        a stream ended without its terminator
     ├── JobFailedError                               a provider's job (image, video...) reported failure
     ├── LocalEngineCrashError                        llama.cpp crashed on the model in a test process
     └── MalformedResponseError                       a 2xx answer we cannot decode
+        └── ResponseTooLargeError                    a body or event past its size limit
 
 Bad arguments raise ValueError/TypeError/FileNotFoundError before any request is sent.
 Every error pickles with its fields. No message or repr ever holds the caller's token: messages
@@ -266,6 +268,11 @@ class InferenceConnectionError(InferenceError, ConnectionError):
     """The connection could not be made, or broke before the answer was complete."""
 
 
+class ProtocolError(InferenceConnectionError):
+    """The peer broke HTTP/1.1: a malformed status line, header, chunk or encoding, or a head, line or
+    header past the parser's limits. Raised at once, never after waiting or looping."""
+
+
 class IncompleteStreamError(InferenceError):
     """A stream ended without its terminator: what was received is not the whole answer."""
 
@@ -297,6 +304,11 @@ class LocalEngineCrashError(InferenceError):
 
 class MalformedResponseError(InferenceError):
     """A successful answer whose body cannot be decoded as the task's output."""
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """A body (after decoding) or a server-sent event beyond its size limit: reading on would only
+    exhaust memory. The limits: `OMNIINFER_MAX_RESPONSE_BYTES`, `OMNIINFER_MAX_EVENT_BYTES`."""
 
 
 def redact(text: str, secret: str | None) -> str:

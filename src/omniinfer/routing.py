@@ -12,10 +12,11 @@ import warnings
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from omniinfer._core.context import USER_AGENT, ClientContext, is_url
 from omniinfer._core.fallback import choose
+from omniinfer._core.headers import merged
+from omniinfer._core.paths import model_path
 from omniinfer._core.records import Request, Response
 from omniinfer.providers import (
     MappingEntry,
@@ -57,7 +58,10 @@ class Target:
     def url(self) -> str:
         if self.route is None:
             return self.base
-        return self.base + "/" + self.route.route.replace("{model}", self.model_id or "").lstrip("/")
+        route = self.route.route
+        if "{model}" in route:
+            route = route.replace("{model}", model_path(self.model_id or ""))
+        return self.base + "/" + route.lstrip("/")
 
     def request(
         self,
@@ -69,7 +73,7 @@ class Target:
     ) -> Request:
         headers = self.headers
         if extra_headers:
-            headers = {**headers, **extra_headers}
+            headers = merged(headers, extra_headers)
         return Request("POST", url or self.url(), headers, body, stream, self.provider_id, self.secret, self.model_id)
 
 
@@ -88,19 +92,16 @@ _mapping_lock = threading.Lock()
 
 
 def _base_headers(ctx: ClientContext) -> dict[str, str]:
-    headers = {"content-type": "application/json", "user-agent": USER_AGENT}
-    headers.update(ctx.headers)
-    if ctx.cookies:
-        headers["cookie"] = "; ".join(f"{k}={v}" for k, v in ctx.cookies.items())
-    return headers
+    cookie = {"cookie": "; ".join(f"{k}={v}" for k, v in ctx.cookies.items())} if ctx.cookies else None
+    return merged({"content-type": "application/json", "user-agent": USER_AGENT}, ctx.headers, cookie)
 
 
 def endpoint_target(ctx: ClientContext, url: str) -> Target:
     """A dedicated endpoint or a local server: no Hub, no provider; the token (if any) goes along."""
     token = ctx.api_key()
     headers = _base_headers(ctx)
-    if token:
-        headers.setdefault("authorization", f"Bearer {token}")
+    if token and "authorization" not in headers:  # the caller's own Authorization header wins
+        headers["authorization"] = f"Bearer {token}"
     return Target(url.rstrip("/") or url, headers, None, None, None, token)
 
 
@@ -154,6 +155,7 @@ def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
             f"Provider {provider.id!r} cannot be reached through the Hugging Face router: "
             f"pass the provider's own API key (not an hf_ token)."
         )
+    model_path(model)  # an impossible id fails here, before any request
     model_id = model
     entry: MappingEntry | None = None
     if provider.checks_hub_task:
@@ -161,12 +163,10 @@ def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
     if provider.uses_hub_mapping:
         entry = yield from _mapping_entry(ctx, provider.id, task, model)
         model_id = entry.provider_id
-    headers = _base_headers(ctx)
+    auth = None
     if key is not None:
         auth = {"authorization": f"Bearer {key}"} if routed else provider.direct_auth(key)
-        headers = {**headers, **auth, **provider.extra_headers}
-    elif provider.extra_headers:
-        headers.update(provider.extra_headers)
+    headers = merged(_base_headers(ctx), auth, provider.extra_headers)
     if routed:
         base = f"{router_url()}/{provider.id}"
     else:
@@ -192,7 +192,7 @@ def provider_mapping(ctx: ClientContext, model: str) -> Step:
     if cached is not None:
         return cached
     key = ctx.api_key()
-    url = f"{hub}/api/models/{quote(model, safe='/')}?expand=inferenceProviderMapping"
+    url = f"{hub}/api/models/{model_path(model)}?expand=inferenceProviderMapping"
     response = yield Request("GET", url, _hub_headers(ctx), None, False, "hub", key)
     entries = parse_mapping(response.json())
     with _mapping_lock:
@@ -225,7 +225,7 @@ def recommended_model(ctx: ClientContext, task: str) -> Step:
 
 def check_hub_task(ctx: ClientContext, task: str, model: str) -> Step:
     """hf-inference answers only for the model's own task; say so before the call rather than after."""
-    info = yield from _hub_json(ctx, f"/api/models/{quote(model, safe='/')}")
+    info = yield from _hub_json(ctx, f"/api/models/{model_path(model)}")
     if not isinstance(info, dict):
         return None
     pipeline_tag = info.get("pipeline_tag")

@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from omniinfer._core.headers import check_headers
 from omniinfer._core.records import Timeout
 from omniinfer._core.retry import RetryPolicy
 from omniinfer._core.tokens import implicit_token
@@ -155,6 +156,8 @@ def make_context(
         raise TypeError(f"`provider` must be a provider name (str) or a list of them, got {type(provider).__name__}")
     if isinstance(provider, list) and (not provider or not all(isinstance(p, str) for p in provider)):
         raise ValueError(f"`provider` as a list must name at least one provider, got {provider!r}")
+    if headers:
+        check_headers(headers)
     merged = dict(headers or {})
     if bill_to is not None:
         if not isinstance(bill_to, str) or not bill_to:

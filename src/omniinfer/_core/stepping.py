@@ -50,7 +50,8 @@ def sleep_for(item: Sleep, deadline: float | None) -> float:
 def redirect_target(request: Request, response: Response, hops: int) -> Request | None:
     """The request to send next for a redirect of a GET, or None when the answer is final.
 
-    Credentials never cross to another host: a redirect off the original host drops them.
+    Credentials never cross to another host, nor go from https to cleartext http: a redirect off the
+    original host, or down to http, drops them.
     """
     if response.status not in _REDIRECT_STATUSES or request.method != "GET" or hops >= _MAX_REDIRECTS:
         return None
@@ -62,7 +63,8 @@ def redirect_target(request: Request, response: Response, hops: int) -> Request 
         return None
     headers = request.headers
     secret = request.secret
-    if urlsplit(url).netloc != urlsplit(request.url).netloc:
+    before, after = urlsplit(request.url), urlsplit(url)
+    if after.netloc != before.netloc or (before.scheme == "https" and after.scheme != "https"):
         headers = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
         secret = None
     return Request("GET", url, headers, None, request.stream, request.provider, secret)

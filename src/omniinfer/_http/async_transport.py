@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from omniinfer._core.records import Request
@@ -16,8 +17,9 @@ from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
-from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError
+from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError, ProtocolError
 
+DEFAULT_MAX_CONNECTIONS = 256  # per client and event loop; AsyncInferenceClient(max_connections=...)
 _MAX_IDLE_PER_ORIGIN = 512
 _HIGH_WATER = 1 << 20  # pause reading when a slow consumer leaves this much unread
 
@@ -36,7 +38,9 @@ class _Protocol(asyncio.Protocol):
         self.lost = False
         self.lost_exc: BaseException | None = None
         self.reused = False
+        self.idle = False  # in the pool, between two requests
         self.paused = False
+        self.on_gone: Callable[[], None] | None = None  # frees this connection's place in the limit
         # Set ("" or credentials) on a plain-http connection to a proxy: requests go in absolute form.
         self.proxy_authorization: str | None = None
 
@@ -44,6 +48,11 @@ class _Protocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self.idle:
+            # Bytes no request asked for: reading them later would hand a call an answer that is
+            # not its own. The connection is done.
+            self.close()
+            return
         self.parser.receive(data)
         if self.parser.buffered > _HIGH_WATER and self.transport is not None:
             self.paused = True
@@ -58,7 +67,13 @@ class _Protocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         self.lost_exc = exc
+        self._gone()
         self._wake()
+
+    def _gone(self) -> None:
+        on_gone, self.on_gone = self.on_gone, None
+        if on_gone is not None:
+            on_gone()
 
     def _wake(self) -> None:
         waiter = self.waiter
@@ -81,9 +96,12 @@ class _Protocol(asyncio.Protocol):
                 timer.cancel()
 
     def close(self) -> None:
+        # abort, not close: nothing we still want is in the write buffer, and a TLS close would
+        # wait (up to 30 s, past the event loop's end) for a close_notify many servers never send.
         if self.transport is not None and not self.loop.is_closed():
-            self.transport.close()
+            self.transport.abort()
         self.lost = True
+        self._gone()
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -165,9 +183,15 @@ class AsyncTransport:
     connections are closed while it still runs: a client made at module level and used by several
     `asyncio.run()` calls gets new connections on each loop, never a dead one."""
 
-    def __init__(self, proxies: ProxySettings = ENVIRONMENT) -> None:
+    def __init__(self, proxies: ProxySettings = ENVIRONMENT, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._proxies = proxies
         self._idle: dict[tuple[asyncio.AbstractEventLoop, Origin], list[_Protocol]] = {}
+        # At most this many connections open at once per event loop (busy and idle, all origins):
+        # more calls in flight wait for a place, in order, instead of failing with "Too many open
+        # files".
+        self._limit = max_connections
+        self._open: dict[asyncio.AbstractEventLoop, int] = {}
+        self._waiters: dict[asyncio.AbstractEventLoop, deque[asyncio.Future[None]]] = {}
         self._loop_guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._closed = False
         weakref.finalize(self, _close_all, self._idle)
@@ -189,12 +213,19 @@ class AsyncTransport:
             conn = None if fresh_only else self._take(origin)
             if conn is None:
                 await self._guard_loop()
-                conn = await self._open(origin, connect_timeout, deadline, request)
+                conn = await self._connection(origin, connect_timeout, deadline, request, fresh_only)
+            written = False
             try:
                 assert conn.transport is not None
-                conn.transport.write(
-                    encode_request(request.method, request.url, request.headers, request.body, conn.proxy_authorization)
-                )
+                if not conn.transport.is_closing():
+                    conn.transport.write(
+                        encode_request(
+                            request.method, request.url, request.headers, request.body, conn.proxy_authorization
+                        )
+                    )
+                    # Handed to the transport: from here on the server may receive all of it (asyncio
+                    # flushes in the background), so no resend outside the retry policy.
+                    written = True
                 head = await self._read_head(conn, request.method, read_timeout, deadline)
             except _Timeout:
                 conn.close()
@@ -203,9 +234,14 @@ class AsyncTransport:
                 ) from None
             except (OSError, InferenceConnectionError) as exc:
                 conn.close()
-                if conn.reused and conn.parser.buffered == 0 and not fresh_only:
-                    fresh_only = True  # a stale pooled connection: once more, on a new connection only
+                # Resent here only when the request cannot have reached the server whole (see the
+                # sync transport); once written, only the retry policy may send it again.
+                if conn.reused and not written and not fresh_only:
+                    fresh_only = True
                     continue
+                if isinstance(exc, ProtocolError):
+                    exc.url, exc.provider = request.url, request.provider
+                    raise
                 raise InferenceConnectionError(
                     f"Connection to {origin.host}:{origin.port} failed: {exc}",
                     url=request.url,
@@ -215,6 +251,66 @@ class AsyncTransport:
                 conn.close()
                 raise
             return AsyncResponse(self, conn, head, request.url, read_timeout, deadline)
+
+    async def _connection(
+        self, origin: Origin, connect_timeout: float | None, deadline: float | None, request: Request, fresh: bool
+    ) -> _Protocol:
+        """A pooled connection freed while we waited for a place, or a new one within the limit."""
+        loop = asyncio.get_running_loop()
+        while self._open.get(loop, 0) >= self._limit:
+            if self._evict_idle(loop):
+                continue
+            waiter: asyncio.Future[None] = loop.create_future()
+            waiters = self._waiters.setdefault(loop, deque())
+            waiters.append(waiter)
+            timeout = wait_budget(deadline, connect_timeout, _Timeout)
+            timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
+            try:
+                await waiter
+            except _Timeout:
+                raise InferenceTimeoutError(
+                    f"Timed out waiting for one of the {self._limit} connections (max_connections)",
+                    url=request.url,
+                    provider=request.provider,
+                ) from None
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                if waiter in waiters:
+                    waiters.remove(waiter)
+            conn = None if fresh else self._take(origin)
+            if conn is not None:
+                return conn
+        self._open[loop] = self._open.get(loop, 0) + 1
+        try:
+            conn = await self._open_connection(origin, connect_timeout, deadline, request)
+        except BaseException:
+            self._released(loop)
+            raise
+        conn.on_gone = lambda: self._released(loop)
+        if conn.lost:  # lost already while opening: its place is free again
+            conn._gone()
+        return conn
+
+    def _released(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._open[loop] = self._open.get(loop, 1) - 1
+        self._wake_one(loop)
+
+    def _wake_one(self, loop: asyncio.AbstractEventLoop) -> None:
+        waiters = self._waiters.get(loop)
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _evict_idle(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """At the limit, an idle connection (to any origin) gives its place to a waiting call."""
+        for key, idle in self._idle.items():
+            if key[0] is loop and idle:
+                idle.pop(0).close()
+                return True
+        return False
 
     async def _read_head(
         self, conn: _Protocol, method: str, read_timeout: float | None, deadline: float | None
@@ -230,7 +326,7 @@ class AsyncTransport:
                 )
             await conn.wait(wait_budget(deadline, read_timeout, _Timeout))
 
-    async def _open(
+    async def _open_connection(
         self, origin: Origin, connect_timeout: float | None, deadline: float | None, request: Request
     ) -> _Protocol:
         loop = asyncio.get_running_loop()
@@ -241,25 +337,8 @@ class AsyncTransport:
             from omniinfer._http.tls import default_context
 
             ssl_context = default_context()
-        direct_tls = ssl_context if proxy is None else None  # through a proxy, TLS starts after CONNECT
         try:
-            timeout = wait_budget(deadline, connect_timeout, _Timeout)
-            _, protocol = await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: _Protocol(origin, loop),
-                    peer.host,
-                    peer.port,
-                    ssl=direct_tls,
-                    server_hostname=origin.host if direct_tls else None,
-                ),
-                timeout,
-            )
-            if proxy is not None and ssl_context is None:
-                protocol.proxy_authorization = proxy.authorization or ""
-            elif proxy is not None:
-                await self._tunnel(
-                    protocol, proxy, ssl_context, wait_budget(deadline, connect_timeout, _Timeout), request
-                )
+            return await self._connect(loop, origin, peer, proxy, ssl_context, connect_timeout, deadline, request)
         except (_Timeout, asyncio.TimeoutError):
             raise ConnectTimeoutError(
                 f"Timed out connecting to {peer.host}:{peer.port}",
@@ -272,6 +351,43 @@ class AsyncTransport:
                 url=request.url,
                 provider=request.provider,
             ) from exc
+
+    async def _connect(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        origin: Origin,
+        peer: Origin,
+        proxy: Proxy | None,
+        ssl_context: Any,
+        connect_timeout: float | None,
+        deadline: float | None,
+        request: Request,
+    ) -> _Protocol:
+        _, protocol = await asyncio.wait_for(
+            loop.create_connection(lambda: _Protocol(origin, loop), peer.host, peer.port),
+            wait_budget(deadline, connect_timeout, _Timeout),
+        )
+        # TLS starts on the connected socket (after CONNECT through a proxy) rather than inside
+        # create_connection: a handshake failing there leaves the socket open (Python 3.11).
+        raw = protocol.transport
+        try:
+            if proxy is not None and ssl_context is None:
+                protocol.proxy_authorization = proxy.authorization or ""
+            elif proxy is not None:
+                await self._tunnel(
+                    protocol, proxy, ssl_context, wait_budget(deadline, connect_timeout, _Timeout), request
+                )
+            elif ssl_context is not None:
+                assert protocol.transport is not None
+                protocol.transport = await asyncio.wait_for(
+                    loop.start_tls(protocol.transport, protocol, ssl_context, server_hostname=origin.host),
+                    wait_budget(deadline, connect_timeout, _Timeout),
+                )
+        except BaseException:
+            if raw is not None:
+                raw.abort()
+            protocol.close()
+            raise
         return protocol
 
     async def _tunnel(
@@ -318,6 +434,7 @@ class AsyncTransport:
         idle = self._idle.get((asyncio.get_running_loop(), origin))
         while idle:
             conn = idle.pop()
+            conn.idle = False
             if not conn.lost:
                 conn.reused = True
                 return conn
@@ -328,7 +445,9 @@ class AsyncTransport:
         if self._closed or len(idle) >= _MAX_IDLE_PER_ORIGIN:
             conn.close()
         else:
+            conn.idle = True
             idle.append(conn)
+            self._wake_one(conn.loop)
 
     def close(self) -> None:
         self._closed = True

@@ -6,7 +6,9 @@ for both, and `no_proxy` / `NO_PROXY` (comma-separated hosts or domain suffixes,
 direct. Credentials in the proxy URL (`http://user:pass@proxy:3128`) become `Proxy-Authorization`.
 Read when a connection is opened, so they may change between calls. A client given `proxies=` (one
 URL for every scheme, or `{"http": ..., "https": ..., "all": ...}` as requests takes them) uses
-those in place of the environment's; `trust_env=False` ignores the environment altogether.
+those in place of the environment's; `trust_env=False` ignores the environment altogether. In a CGI
+process (where `REQUEST_METHOD` is set) the upper-case `HTTP_PROXY` is ignored ("httpoxy"), as
+requests does.
 """
 
 from __future__ import annotations
@@ -26,8 +28,13 @@ class Proxy(NamedTuple):
 
 
 def _env(*names: str) -> str:
+    # httpoxy: in a CGI process (REQUEST_METHOD set) HTTP_PROXY is the request's own `Proxy:` header,
+    # chosen by whoever sent the request; only the lower-case http_proxy can come from the operator.
+    cgi = "REQUEST_METHOD" in os.environ
     for name in names:
-        value = os.environ.get(name) or os.environ.get(name.upper())
+        value = os.environ.get(name)
+        if not value and not (cgi and name == "http_proxy"):
+            value = os.environ.get(name.upper())
         if value:
             return value.strip()
     return ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import weakref
@@ -12,9 +13,16 @@ from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
-from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError, MalformedResponseError
+from omniinfer.errors import (
+    InferenceConnectionError,
+    InferenceError,
+    InferenceTimeoutError,
+    MalformedResponseError,
+    ProtocolError,
+)
 
 _RECV = 65536
+_EARLY_ANSWER_WAIT = 5.0  # an answer already sent is in our socket buffer or moments away
 _MAX_IDLE_PER_ORIGIN = 32
 
 
@@ -89,6 +97,10 @@ class SyncResponse:
         except TimeoutError:
             self.close()
             raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
+        except InferenceError as exc:  # the parser's (ProtocolError is also an OSError: keep its type)
+            self.close()
+            exc.url = exc.url or self.url
+            raise
         except OSError as exc:
             self.close()
             raise InferenceConnectionError(f"Connection broke while reading {self.url}: {exc}", url=self.url) from exc
@@ -147,12 +159,23 @@ class SyncTransport:
             conn = (None if fresh_only else self._take(origin)) or self._open(
                 origin, wait_budget(deadline, connect_timeout), request.url
             )
+            written = False
             try:
                 conn.sock.settimeout(wait_budget(deadline, read_timeout))
                 payload = encode_request(
                     request.method, request.url, request.headers, request.body, conn.proxy_authorization
                 )
-                conn.sock.sendall(payload)
+                try:
+                    conn.sock.sendall(payload)
+                except OSError:
+                    # The server may have answered before taking the whole body (an early 413) and
+                    # closed: its answer, if it sent one, is the truth, not the broken pipe.
+                    head = self._early_answer(conn, request.method)
+                    if head is None:
+                        raise
+                    head.keep_alive = False
+                    return SyncResponse(self, conn, head, request.url, read_timeout, deadline)
+                written = True
                 head = self._read_head(conn, request.method, read_timeout, deadline)
             except TimeoutError:
                 conn.close()
@@ -161,18 +184,35 @@ class SyncTransport:
                 ) from None
             except (OSError, InferenceConnectionError) as exc:
                 conn.close()
-                # A pooled connection the server closed while idle fails before any answer: send
-                # once more, on a new connection (never again on the pool: a server that resets
-                # this very request must not receive it once per pooled connection).
-                if conn.reused and conn.parser.buffered == 0 and not fresh_only:
+                # A pooled connection that broke before the request was all written cannot have
+                # delivered it: send once more, on a new connection. Once all of it was written the
+                # server may have acted on it (a paid call): only the retry policy may resend it.
+                if conn.reused and not written and not fresh_only:
                     fresh_only = True
                     continue
+                if isinstance(exc, ProtocolError):
+                    exc.url, exc.provider = request.url, request.provider
+                    raise
                 raise InferenceConnectionError(
                     f"Connection to {origin.host}:{origin.port} failed: {exc}",
                     url=request.url,
                     provider=request.provider,
                 ) from exc
             return SyncResponse(self, conn, head, request.url, read_timeout, deadline)
+
+    def _early_answer(self, conn: _Connection, method: str) -> Head | None:
+        """The head the server sent before it closed on our upload, if any."""
+        parser = conn.parser
+        try:
+            conn.sock.settimeout(_EARLY_ANSWER_WAIT)
+            while (head := parser.head(method)) is None:
+                data = conn.sock.recv(_RECV)
+                if not data:
+                    return None
+                parser.receive(data)
+        except (OSError, InferenceConnectionError):
+            return None
+        return head
 
     def _read_head(self, conn: _Connection, method: str, read_timeout: float | None, deadline: float | None) -> Head:
         parser = conn.parser
@@ -231,13 +271,19 @@ class SyncTransport:
             raise InferenceConnectionError(tunnel_refused(head.status, head.reason, origin, proxy), url=url)
 
     def _take(self, origin: Origin) -> _Connection | None:
-        with self._lock:
-            idle = self._idle.get(origin)
-            if idle:
+        while True:
+            with self._lock:
+                idle = self._idle.get(origin)
+                if not idle:
+                    return None
                 conn = idle.pop()
-                conn.reused = True
-                return conn
-        return None
+            if _readable(conn.sock):
+                # Closed by the server, or bytes no request of ours asked for: either way reading
+                # it would hand this call an answer that is not its own.
+                conn.close()
+                continue
+            conn.reused = True
+            return conn
 
     def _put(self, conn: _Connection) -> None:
         with self._lock:
@@ -251,6 +297,21 @@ class SyncTransport:
         with self._lock:
             self._closed = True
             _close_all(self._idle)
+
+
+def _readable(sock: socket.socket) -> bool:
+    """Whether an idle socket has anything to read (bytes, or the server's close), without waiting."""
+    pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted but not read
+    if pending is not None and pending():
+        return True
+    if _poll is not None:
+        poller = _poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([sock], [], [], 0)[0])
+
+
+_poll = getattr(select, "poll", None)  # not on Windows: select() there
 
 
 def _close_all(idle: dict[Origin, list[_Connection]]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from omniinfer._core.inputs import Blob
+from omniinfer._core.paths import model_path
 from omniinfer._core.records import Response
 from omniinfer.providers._files import Step, download_at, file_at, malformed, pick
 from omniinfer.providers._jobs import Pending, fetch_json, poll, rebase
@@ -55,7 +56,11 @@ def _queued(body: Callable[[ProviderCall], dict[str, Any]]) -> Callable[[Provide
 
     def prepare(call: ProviderCall) -> Prepared:
         target = call.target
-        url = target.url() + "?_subdomain=queue" if target.routed else f"{queue_url()}/{target.model_id}"
+        url = (
+            target.url() + "?_subdomain=queue"
+            if target.routed
+            else f"{queue_url()}/{model_path(target.model_id or '')}"
+        )
         return json_body(call, body(call), url)
 
     return prepare

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from omniinfer._core.paths import model_path
 from omniinfer._core.records import Response
 from omniinfer.providers._files import Step, download, malformed
 from omniinfer.providers._jobs import Pending, failed, rebase, settle
@@ -26,7 +27,7 @@ def _prediction(call: ProviderCall, inputs: dict[str, Any]) -> Prepared:
         body["version"] = model_id.split(":", 1)[1]
         url = f"{call.target.base}/v1/predictions"
     else:
-        url = f"{call.target.base}/v1/models/{model_id}/predictions"
+        url = f"{call.target.base}/v1/models/{model_path(model_id)}/predictions"
     return json_body(call, body, url, {"Prefer": "wait"})
 
 
