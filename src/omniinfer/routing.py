@@ -155,7 +155,8 @@ def resolve(ctx: ClientContext, task: str, model: str | None) -> Step:
             f"Provider {provider.id!r} cannot be reached through the Hugging Face router: "
             f"pass the provider's own API key (not an hf_ token)."
         )
-    model_path(model)  # an impossible id fails here, before any request
+    if provider.model_is_hub_id:
+        model_path(model)  # an impossible id fails here, before any request
     model_id = model
     entry: MappingEntry | None = None
     if provider.checks_hub_task:

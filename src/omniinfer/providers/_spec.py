@@ -100,6 +100,9 @@ class Provider:
     # hf-inference serves Hub ids directly: it checks the model's task instead of mapping it, and
     # picks the Hub's recommended model for the task when none is given.
     checks_hub_task: bool = False
+    # The model is a Hub-style id, checked as URL path segments before any request; the local
+    # provider's may be a file path (it never goes into a URL).
+    model_is_hub_id: bool = True
     extra_headers: dict[str, str] = field(default_factory=dict)
     # The model used when none is given (the `local` provider's catalogue default).
     default_model: str | None = None

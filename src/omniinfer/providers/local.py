@@ -3,7 +3,8 @@
 Requests to `local://` URLs never leave the process: the transports hand them to
 `omniinfer._http.local_transport`, which answers them as an OpenAI-compatible server would, so the
 chat, completions and embeddings flows serve this provider unchanged. The model id is the path of a
-`.gguf` file or the name of a catalogue model (`omniinfer.local.catalogue`), installed on first use.
+`.gguf` file, a Hub repository of GGUF files, or the name of a catalogue model
+(`omniinfer.local.catalogue`), installed or downloaded on first use.
 """
 
 from __future__ import annotations
@@ -23,5 +24,6 @@ LOCAL = Provider(
     token_required=False,
     router_allowed=False,
     uses_hub_mapping=False,
+    model_is_hub_id=False,
     default_model=DEFAULT_MODEL,
 )
