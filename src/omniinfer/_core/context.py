@@ -23,6 +23,7 @@ class ClientContext:
 
     __slots__ = (
         "_stored",
+        "base_headers",
         "cookies",
         "excluded",
         "explicit_token",
@@ -56,6 +57,8 @@ class ClientContext:
         self.fallback = fallback  # try the next provider when one fails (see _core/fallback.py)
         self.excluded = excluded  # providers that already failed during the current call
         self._stored: tuple[str | None] | None = None
+        # routing's merge of headers and cookies, with the values it was made from
+        self.base_headers: tuple[dict[str, str], dict[str, str] | None, dict[str, str]] | None = None
 
     def excluding(self, providers: tuple[str, ...]) -> ClientContext:
         """This context for one fallback attempt: the same settings, some providers ruled out."""
@@ -73,6 +76,7 @@ class ClientContext:
             providers,
         )
         clone._stored = self._stored
+        clone.base_headers = self.base_headers
         return clone
 
     def api_key(self) -> str | None:
