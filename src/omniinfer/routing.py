@@ -92,8 +92,15 @@ _mapping_lock = threading.Lock()
 
 
 def _base_headers(ctx: ClientContext) -> dict[str, str]:
-    cookie = {"cookie": "; ".join(f"{k}={v}" for k, v in ctx.cookies.items())} if ctx.cookies else None
-    return merged({"content-type": "application/json", "user-agent": USER_AGENT}, ctx.headers, cookie)
+    """The client's own headers and cookies merged, remade only when `client.headers` or `cookies`
+    changed since the last call (a fresh copy per call: callers add to it). The user-agent goes with
+    every request but stays out of `client.headers`, as in the reference."""
+    cached = ctx.base_headers
+    if cached is None or cached[0] != ctx.headers or cached[1] != ctx.cookies:
+        cookie = {"cookie": "; ".join(f"{k}={v}" for k, v in ctx.cookies.items())} if ctx.cookies else None
+        base = merged({"content-type": "application/json", "user-agent": USER_AGENT}, ctx.headers, cookie)
+        cached = ctx.base_headers = (dict(ctx.headers), dict(ctx.cookies) if ctx.cookies else None, base)
+    return dict(cached[2])
 
 
 def endpoint_target(ctx: ClientContext, url: str) -> Target:

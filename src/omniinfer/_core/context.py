@@ -25,6 +25,7 @@ class ClientContext:
 
     __slots__ = (
         "_stored",
+        "base_headers",
         "cookies",
         "excluded",
         "explicit_token",
@@ -64,6 +65,8 @@ class ClientContext:
         self.given_timeout = given_timeout  # as the caller wrote it (`client.timeout`)
         self._stored: tuple[str | None] | None = None
         self.usage = usage if usage is not None else UsageTotal()  # the client's running token total
+        # routing's merge of headers and cookies, with the values it was made from
+        self.base_headers: tuple[dict[str, str], dict[str, str] | None, dict[str, str]] | None = None
 
     def excluding(self, providers: tuple[str, ...]) -> ClientContext:
         """This context for one fallback attempt: the same settings, some providers ruled out."""
@@ -83,6 +86,7 @@ class ClientContext:
             self.usage,
         )
         clone._stored = self._stored
+        clone.base_headers = self.base_headers
         return clone
 
     def api_key(self) -> str | None:

@@ -27,7 +27,7 @@ _MAX_IDLE_PER_ORIGIN = 32
 
 
 class _Connection:
-    __slots__ = ("origin", "parser", "proxy_authorization", "reused", "sock")
+    __slots__ = ("_poller", "origin", "parser", "proxy_authorization", "reused", "sock")
 
     def __init__(self, origin: Origin, sock: socket.socket, proxy_authorization: str | None = None) -> None:
         self.origin = origin
@@ -37,6 +37,21 @@ class _Connection:
         # Set ("" or credentials) when this is a plain-http connection to a proxy: requests then go in
         # absolute form. A tunnelled (CONNECT) connection speaks to the server itself: None.
         self.proxy_authorization = proxy_authorization
+        self._poller: select.poll | None = None
+
+    def readable(self) -> bool:
+        """Whether the idle socket has anything to read (bytes, or the server's close), without waiting."""
+        sock = self.sock
+        pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted but not read
+        if pending is not None and pending():
+            return True
+        if _poll is None:  # Windows: no poll()
+            return bool(select.select([sock], [], [], 0)[0])
+        poller = self._poller
+        if poller is None:
+            poller = self._poller = _poll()
+            poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
 
     def close(self) -> None:
         try:
@@ -277,7 +292,7 @@ class SyncTransport:
                 if not idle:
                     return None
                 conn = idle.pop()
-            if _readable(conn.sock):
+            if conn.readable():
                 # Closed by the server, or bytes no request of ours asked for: either way reading
                 # it would hand this call an answer that is not its own.
                 conn.close()
@@ -297,18 +312,6 @@ class SyncTransport:
         with self._lock:
             self._closed = True
             _close_all(self._idle)
-
-
-def _readable(sock: socket.socket) -> bool:
-    """Whether an idle socket has anything to read (bytes, or the server's close), without waiting."""
-    pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted but not read
-    if pending is not None and pending():
-        return True
-    if _poll is not None:
-        poller = _poll()
-        poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
-    return bool(select.select([sock], [], [], 0)[0])
 
 
 _poll = getattr(select, "poll", None)  # not on Windows: select() there
