@@ -41,6 +41,15 @@ class Counters:
     input_tokens: int = 0
     output_tokens: int = 0
 
+    def settled(self, record: Mapping[str, Any]) -> None:
+        """Count a row's outcome (answered with its tokens, or failed)."""
+        if record["error"] is None:
+            self.succeeded += 1
+            self.input_tokens += record["input_tokens"] or 0
+            self.output_tokens += record["output_tokens"] or 0
+        else:
+            self.failed += 1
+
 
 class Progress:
     """What the engine tells about each row (the CLI draws it; the default says nothing)."""
@@ -203,12 +212,7 @@ class Engine:
 
     async def _record(self, record: dict[str, Any]) -> None:
         counters = self.counters
-        if record["error"] is None:
-            counters.succeeded += 1
-            counters.input_tokens += record["input_tokens"] or 0
-            counters.output_tokens += record["output_tokens"] or 0
-        else:
-            counters.failed += 1
+        counters.settled(record)
         pending = self.emit(record)
         if pending is not None:
             await pending

@@ -359,11 +359,7 @@ def _windows(
 
 
 def _count(counters: Any, record: Mapping[str, Any]) -> None:
-    if record["error"] is None:
-        counters.succeeded += 1
-        counters.input_tokens += record["input_tokens"] or 0
-        counters.output_tokens += record["output_tokens"] or 0
-    else:
-        counters.failed += 1
+    """The outcome as the engine counts it, plus the sends the worker made (counted there)."""
+    counters.settled(record)
     counters.requests += record["attempts"] or 0
     counters.retries += max(0, (record["attempts"] or 0) - 1)

@@ -63,6 +63,11 @@ def open_sink(path: str | os.PathLike[str], *, string_ids: bool) -> Sink:
     return JsonlSink(target)
 
 
+def _refuse_to_overwrite(path: Path, resume: bool) -> None:
+    if not resume:
+        raise BulkUsageError(f"output {str(path)!r} exists: pass --resume (resume=True) to continue it, or remove it")
+
+
 class JsonlSink(Sink):
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -71,10 +76,7 @@ class JsonlSink(Sink):
     def open(self, resume: bool) -> set[Any]:
         done: set[Any] = set()
         if self.path.exists():
-            if not resume:
-                raise BulkUsageError(
-                    f"output {str(self.path)!r} exists: pass --resume (resume=True) to continue it, or remove it"
-                )
+            _refuse_to_overwrite(self.path, resume)
             done = _keep_answered(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Unbuffered: one write() per row reaches the OS at once, so `kill -9` loses no answered row.
@@ -100,10 +102,7 @@ class ParquetSink(Sink):
     def open(self, resume: bool) -> set[Any]:
         done: set[Any] = set()
         if self.path.exists():
-            if not resume:
-                raise BulkUsageError(
-                    f"output {str(self.path)!r} exists: pass --resume (resume=True) to continue it, or remove it"
-                )
+            _refuse_to_overwrite(self.path, resume)
             # A finished run: its answers stay, in the new file, with the rows answered now.
             for record in _parquet_records(self.path):
                 if record.get("error") is None:

@@ -39,7 +39,8 @@ from omniinfer.errors import (
     InferenceError,
     InferenceTimeoutError,
 )
-from omniinfer.local.install import InstallError, home, locked, progress, quiet
+from omniinfer.local.install import InstallError, home, locked, progress, quiet, write_atomically
+from omniinfer.providers import hub_offline, hub_url
 
 # `owner/name`: Hub ids are letters, digits, `-`, `_` and `.`, neither starting nor ending with `-`/`.`.
 _SEGMENT = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
@@ -89,14 +90,6 @@ def parse(reference: str) -> HubModel | None:
     if match["sep"] == "/" and not selector.lower().endswith(".gguf"):
         return None  # deeper paths name files only
     return HubModel(repo, selector or None)
-
-
-def hub_url() -> str:
-    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-
-
-def offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def repo_dir(model: HubModel) -> Path:
@@ -163,7 +156,7 @@ def ensure_downloaded(model: HubModel) -> Path:
 
     Raises HubModelNotFound (no such repository or file) or InstallError (the Hub could not be
     reached and nothing is cached, a digest mismatch, a failed download)."""
-    if offline():
+    if hub_offline():
         return _cached(model, "HF_HUB_OFFLINE is set")
     from omniinfer._http.sync_transport import SyncTransport  # sockets load only when a model is fetched
 
@@ -208,15 +201,8 @@ def _complete(path: Path, remote: RemoteFile) -> bool:
 def _remember(model: HubModel, commit: str, files: list[RemoteFile]) -> None:
     folder = repo_dir(model)
     listing = [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files]
-    _write_atomically(folder / "snapshots" / commit / ".listing", json.dumps(listing))
-    _write_atomically(folder / "refs" / model.revision, commit)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + f".{os.getpid()}.tmp")
-    partial.write_text(text)
-    os.replace(partial, path)
+    write_atomically(folder / "snapshots" / commit / ".listing", json.dumps(listing))
+    write_atomically(folder / "refs" / model.revision, commit)
 
 
 def _headers(for_hub: bool) -> tuple[dict[str, str], str | None]:

@@ -149,6 +149,14 @@ def locked(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write a small file so that readers see the old content or the new, never a half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + f".{os.getpid()}.tmp")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
 def remove(model: CatalogueModel) -> bool:
     """Delete an installed model file; True if there was one."""
     path = model_path(model)
@@ -168,4 +176,5 @@ __all__ = [
     "progress",
     "quiet",
     "remove",
+    "write_atomically",
 ]

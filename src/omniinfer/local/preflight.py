@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 from omniinfer.errors import LocalEngineCrashError
-from omniinfer.local.install import home, locked
+from omniinfer.local.install import home, locked, write_atomically
 
 # What the child generates from: long enough for a batched prompt step, then single-token steps.
 PROBE_PROMPT = "The quick brown fox jumps over the lazy dog. " * 8
@@ -120,9 +120,7 @@ def _probe(model: Path, verdict_path: Path) -> dict[str, object]:
         detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         verdict = {"verdict": "crash", "signal": died_by, "detail": " | ".join(detail)}
     verdict["model"] = str(model)
-    tmp = verdict_path.with_name(verdict_path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(verdict))
-    os.replace(tmp, verdict_path)
+    write_atomically(verdict_path, json.dumps(verdict))
     return verdict
 
 

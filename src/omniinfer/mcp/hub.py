@@ -24,7 +24,7 @@ from omniinfer._core.records import Request, Response
 from omniinfer._core.tokens import hf_home
 from omniinfer.errors import InferenceError, NotFoundError
 from omniinfer.mcp.config import FILENAME_CONFIG, PROMPT_FILENAMES
-from omniinfer.providers import hub_url
+from omniinfer.providers import hub_offline, hub_url
 
 DATASET = "tiny-agents/tiny-agents"
 # Seconds to connect and for each wait for data: a Hub that does not answer falls back to the cache.
@@ -71,7 +71,7 @@ def fetch_agent(agent_id: str) -> FetchedAgent:
         raise ValueError(f"expected a Hub agent id like 'owner/name', got {agent_id!r}")
     folder = cache_dir(agent_id)
     cached = (folder / FILENAME_CONFIG).is_file()
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+    if hub_offline():
         if cached:
             return FetchedAgent(folder)
         raise HubAgentError(f"agent {agent_id!r} is not in the cache ({folder}) and HF_HUB_OFFLINE is set")

@@ -69,6 +69,11 @@ def hub_url() -> str:
     return os.environ.get("HF_ENDPOINT", DEFAULT_HUB_URL).rstrip("/")
 
 
+def hub_offline() -> bool:
+    """`HF_HUB_OFFLINE` is set: what comes from the Hub comes from the local cache only."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def env_name(provider_id: str, suffix: str = "") -> str:
     return "OMNIINFER_BASE_URL_" + provider_id.upper().replace("-", "_") + suffix
 
