@@ -15,8 +15,9 @@ from typing import Any
 from omniinfer._core.records import Request
 from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
-from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
+from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, split_url
 from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
+from omniinfer._http.response import ResponseBase
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError, ProtocolError
 
 DEFAULT_MAX_CONNECTIONS = 256  # per client and event loop; AsyncInferenceClient(max_connections=...)
@@ -109,24 +110,8 @@ def _expire(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(_Timeout())
 
 
-class AsyncResponse:
-    __slots__ = ("_conn", "_deadline", "_read_timeout", "_transport", "head", "url")
-
-    def __init__(
-        self,
-        transport: AsyncTransport,
-        conn: _Protocol,
-        head: Head,
-        url: str,
-        read_timeout: float | None,
-        deadline: float | None,
-    ) -> None:
-        self._transport = transport
-        self._conn: _Protocol | None = conn
-        self.head = head
-        self.url = url
-        self._read_timeout = read_timeout
-        self._deadline = deadline
+class AsyncResponse(ResponseBase[_Protocol]):
+    __slots__ = ()
 
     async def iter_bytes(self, first_wait: float | None = None, keep_deadline: bool = True) -> AsyncIterator[bytes]:
         conn = self._conn
@@ -158,24 +143,11 @@ class AsyncResponse:
         self._release()
 
     async def read(self) -> bytes:
-        if self._conn is not None:
-            self._conn.parser.body_limit = max_response_bytes()
+        body = self._whole_body()
+        if body is not None:
+            return body
         pieces = [piece async for piece in self.iter_bytes()]
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-
-    def _release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            if self.head.keep_alive and conn.parser.complete and not conn.parser.buffered and not conn.lost:
-                conn.parser.reset()
-                self._transport._put(conn)
-            else:
-                conn.close()
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
 
 
 class AsyncTransport:

@@ -66,11 +66,12 @@ class LlhttpParser(ParserBase):
         parser = self._parser
         if parser is None:
             parser = self._parser = HttpResponseParser(self)
-        head_bytes = data[:end]
+        # llhttp skips blank lines before a status line; they would hide the status code from us.
+        head_bytes = data[:end].lstrip(b"\r\n")
         # Usually the head and the body's first bytes go to llhttp in one call. A HEAD answer has no
         # body whatever it announces, and after an interim 1xx the next head is looked for again by
         # us: both get the head alone.
-        whole = method != "HEAD" and data[9:10] != b"1"
+        whole = method != "HEAD" and head_bytes[9:10] != b"1"
         if not whole and end < len(data):
             self.receive(data[end:])
         try:

@@ -138,13 +138,32 @@ class ParserBase:
         return data
 
     def head(self, method: str = "POST") -> Head | None:
-        if self._head is not None:
-            return self._head
+        head = self._head
+        if head is not None:
+            return head
+        pending = self._pending
+        if not pending:
+            return None
+        if len(pending) == 1 and not self._pre:
+            # The usual case, a whole CRLF head in one read: no copy into the buffer, no regex.
+            data = pending[0]
+            end = data.find(b"\r\n\r\n")
+            if 0 <= end < MAX_HEAD and data.find(b"\n\n", 0, end) < 0 and data.find(b"\n\r\n", 0, end + 2) < 0:
+                self._pending = []
+                self._pending_len = 0
+                head = self._start(data, end + 4, method)
+                if head is not None:
+                    return self._begin(head, method)
+                # an interim answer (100 Continue): what followed it is pending again
+        return self._gathered_head(method)
+
+    def _gathered_head(self, method: str) -> Head | None:
+        """The head from bytes that came in pieces (or with bare LF line ends), joined once."""
         while True:
             if self._pre or len(self._pending) != 1:
                 self._pre += self._take_pending()
                 pre: bytes | bytearray = self._pre
-            else:  # the usual case, a whole head in one read: no copy into the buffer
+            else:
                 pre = self._take_pending()
             end = _head_end(pre, max(0, self._scan - 3))
             if end < 0:
@@ -162,16 +181,18 @@ class ParserBase:
             self._scan = 0
             head = self._start(data, end, method)
             if head is not None:
-                break  # else an interim answer (100 Continue): the real one follows
+                return self._begin(head, method)
+            # else an interim answer (100 Continue): the real one follows
+
+    def _begin(self, head: Head, method: str) -> Head:
+        """The head is in: how the body is framed and encoded."""
         self._head = head
         if method in ("HEAD", "CONNECT") or head.status in (204, 304):
             self.complete = True
         else:
             headers = head.headers
-            self._close_delimited = "content-length" not in headers and not headers.get(
-                "transfer-encoding", ""
-            ).lower().endswith("chunked")
-            if self._close_delimited:
+            if "content-length" not in headers and not headers.get("transfer-encoding", "").lower().endswith("chunked"):
+                self._close_delimited = True
                 head.keep_alive = False
                 head.framed = False
             coding = headers.get("content-encoding")

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from omniinfer._core.records import Request
 from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
-from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
+from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, split_url
 from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
+from omniinfer._http.response import ResponseBase
 from omniinfer.errors import (
     InferenceConnectionError,
     InferenceError,
@@ -28,6 +29,8 @@ _MAX_IDLE_PER_ORIGIN = 32
 
 class _Connection:
     __slots__ = ("_poller", "origin", "parser", "proxy_authorization", "reused", "sock")
+
+    lost = False  # a blocking socket learns of the peer's close only when it reads
 
     def __init__(self, origin: Origin, sock: socket.socket, proxy_authorization: str | None = None) -> None:
         self.origin = origin
@@ -60,26 +63,10 @@ class _Connection:
             pass
 
 
-class SyncResponse:
+class SyncResponse(ResponseBase[_Connection]):
     """A response whose head has arrived; the body is read with `read()` or `iter_bytes()`."""
 
-    __slots__ = ("_conn", "_deadline", "_read_timeout", "_transport", "head", "url")
-
-    def __init__(
-        self,
-        transport: SyncTransport,
-        conn: _Connection,
-        head: Head,
-        url: str,
-        read_timeout: float | None,
-        deadline: float | None,
-    ) -> None:
-        self._transport = transport
-        self._conn: _Connection | None = conn
-        self.head = head
-        self.url = url
-        self._read_timeout = read_timeout
-        self._deadline = deadline
+    __slots__ = ()
 
     def iter_bytes(self, first_wait: float | None = None, keep_deadline: bool = True) -> Iterator[bytes]:
         """Body pieces as they arrive. `first_wait` bounds the wait for the first piece; with
@@ -125,25 +112,11 @@ class SyncResponse:
         self._release()
 
     def read(self) -> bytes:
-        if self._conn is not None:
-            self._conn.parser.body_limit = max_response_bytes()
+        body = self._whole_body()
+        if body is not None:
+            return body
         pieces = list(self.iter_bytes())
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-
-    def _release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            if self.head.keep_alive and conn.parser.complete and not conn.parser.buffered:
-                conn.parser.reset()
-                self._transport._put(conn)
-            else:
-                conn.close()
-
-    def close(self) -> None:
-        """Give up on the rest of the body: the connection cannot be reused."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
 
 
 class SyncTransport:
