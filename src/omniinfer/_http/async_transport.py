@@ -1,7 +1,8 @@
 """HTTP/1.1 on asyncio protocols over a keep-alive pool: the only place the async client does I/O.
 
-A protocol object per connection feeds the shared sans-I/O parser from `data_received`; waiting is
-one future per wait, with deadlines as loop timers rather than `wait_for` tasks (cheaper per call).
+A protocol object per connection feeds the shared sans-I/O parser with what the socket delivers into
+one read buffer per event loop; waiting is one future per wait, with deadlines as loop timers rather
+than `wait_for` tasks (cheaper per call).
 """
 
 from __future__ import annotations
@@ -29,10 +30,26 @@ class _Timeout(Exception):
     pass
 
 
-class _Protocol(asyncio.Protocol):
+_READ_SIZE = 64 * 1024
+_read_buffers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, memoryview] = weakref.WeakKeyDictionary()
+
+
+def _read_buffer(loop: asyncio.AbstractEventLoop) -> memoryview:
+    """The buffer this loop's sockets are read into. Reads are copied out at once and a loop runs one
+    callback at a time, so its connections can share it. Why not asyncio's `data_received`: it
+    allocates 256 KiB per read, which glibc serves with mmap, shrinks with mremap and frees with
+    munmap, three system calls per read (measured at 5% of an async call's CPU)."""
+    buffer = _read_buffers.get(loop)
+    if buffer is None:
+        buffer = _read_buffers[loop] = memoryview(bytearray(_READ_SIZE))
+    return buffer
+
+
+class _Protocol(asyncio.BufferedProtocol):
     def __init__(self, origin: Origin, loop: asyncio.AbstractEventLoop) -> None:
         self.origin = origin
         self.loop = loop  # a connection lives and dies with the event loop that opened it
+        self.buffer = _read_buffer(loop)
         self.parser = ResponseParser()
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[None] | None = None
@@ -47,6 +64,12 @@ class _Protocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self.buffer[:nbytes].tobytes())
 
     def data_received(self, data: bytes) -> None:
         if self.idle:

@@ -65,22 +65,35 @@ def encode_request(
     if proxy_authorization is not None:
         target = url
     host_header = headers.get("host", host_header)  # names are lower-case here (see _core/headers)
-    lines = [f"{method} {target} HTTP/1.1\r\nHost: {host_header}\r\n"]
+    lines = [f"{method} {target} HTTP/1.1\r\n", f"Host: {host_header}\r\n"]
     if proxy_authorization:
         lines.append(f"Proxy-Authorization: {proxy_authorization}\r\n")
     for name, value in headers.items():
-        if "\r" in value or "\n" in value or "\0" in value:
-            raise ValueError(f"Header {name!r} holds a line break or NUL character")
         if name != "host":
             lines.append(f"{name}: {value}\r\n")
     if "accept-encoding" not in headers:
         lines.append(_accept_encoding_line())
     if body is not None:
-        lines.append(f"Content-Length: {len(body)}\r\n\r\n")
-        head = "".join(lines).encode("latin-1")
-        return head + body
-    lines.append("\r\n" if method in ("GET", "HEAD") else "Content-Length: 0\r\n\r\n")
-    return "".join(lines).encode("latin-1")
+        lines.append(f"Content-Length: {len(body)}\r\n")
+    elif method not in ("GET", "HEAD"):
+        lines.append("Content-Length: 0\r\n")
+    lines.append("\r\n")
+    head = "".join(lines)
+    # Each line brought one CRLF: any other CR, LF or NUL came from a value (header injection).
+    # Counted over the whole head at once; the header to blame is looked for only on failure.
+    line_ends = len(lines)
+    if head.count("\r") != line_ends or head.count("\n") != line_ends or "\0" in head:
+        _refuse_injection(headers, proxy_authorization, host_header)
+    encoded = head.encode("latin-1")
+    return encoded if body is None else encoded + body
+
+
+def _refuse_injection(headers: dict[str, str], proxy_authorization: str | None, host_header: str) -> None:
+    values = {**headers, "host": host_header, "proxy-authorization": proxy_authorization or ""}
+    for name, value in values.items():
+        if "\r" in value or "\n" in value or "\0" in value:
+            raise ValueError(f"Header {name!r} holds a line break or NUL character")
+    raise ValueError("The request line holds a line break or NUL character")
 
 
 @lru_cache(maxsize=1)

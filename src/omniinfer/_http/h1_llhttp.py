@@ -20,14 +20,15 @@ class LlhttpParser(ParserBase):
     def __init__(self) -> None:
         # One llhttp parser per connection: after a message it is ready for the next one.
         self._parser: HttpResponseParser | None = None
-        super().__init__()
-
-    def reset(self) -> None:
-        super().reset()
+        # Set by each head's callbacks before they are read (see _start): reset() need not touch them.
         self._status = 0
         self._keep_alive = False
         self._begun = False
         self._headers_done = False
+        super().__init__()
+
+    def reset(self) -> None:
+        super().reset()
         self._progress = 0  # callbacks that moved the body forward
         self._idle = 0  # bytes fed since the last of them
 

@@ -34,15 +34,22 @@ def _head_end(data: bytes | bytearray, start: int) -> int:
 def parse_header_lines(head: bytes) -> tuple[str, dict[str, str]]:
     """The reason phrase and the headers (lower-cased names, repeats joined by ", ") of a head the
     backend has already validated: plain string splitting, far cheaper than a callback per header."""
-    lines = head.decode("latin-1").split("\n")
-    status_line = lines[0].rstrip("\r").split(" ", 2)
+    text = head.decode("latin-1")
+    if text.count("\n") == text.count("\r\n"):  # CRLF line ends only (the usual): no stripping of CRs
+        lines = text.split("\r\n")
+    else:
+        lines = [line.rstrip("\r") for line in text.split("\n")]
+    status_line = lines[0].split(" ", 2)
     headers: dict[str, str] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if sep:
             key = name.lower()
-            value = value.strip(" \t\r")
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+            value = value.strip(" \t")
+            if key in headers:
+                headers[key] = f"{headers[key]}, {value}"
+            else:
+                headers[key] = value
     return (status_line[2] if len(status_line) > 2 else ""), headers
 
 
@@ -105,17 +112,19 @@ class ParserBase:
     def __init__(self) -> None:
         self._pending: list[bytes] = []
         self._pending_len = 0
+        # Empty again whenever a head is found, and a connection with extra bytes is never reused:
+        # so reset() need not touch these.
+        self._pre = bytearray()
+        self._scan = 0
+        self._extra = False
         self.reset()
 
     def reset(self) -> None:
         """Ready for the next response on the same connection."""
-        self._pre = bytearray()
-        self._scan = 0
         self._head: Head | None = None
         self._out: list[bytes] = []
         self._decoder: Decoder | None = None
         self._close_delimited = False
-        self._extra = False
         self._taken = 0
         self.body_limit: int | None = None  # set by readers of whole bodies; streams have none
         self.complete = False
