@@ -16,7 +16,7 @@ from typing import Any
 from omniinfer._core.records import Request
 from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
-from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, split_url
+from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
 from omniinfer._http.response import ResponseBase
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError, ProtocolError
@@ -180,6 +180,7 @@ class AsyncTransport:
 
     def __init__(self, proxies: ProxySettings = ENVIRONMENT, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self._proxies = proxies
+        self.max_body = max_response_bytes()  # read once: os.environ costs ~2 µs a lookup
         self._idle: dict[tuple[asyncio.AbstractEventLoop, Origin], list[_Protocol]] = {}
         # At most this many connections open at once per event loop (busy and idle, all origins):
         # more calls in flight wait for a place, in order, instead of failing with "Too many open

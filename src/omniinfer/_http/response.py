@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Generic, Protocol, TypeVar
 
-from omniinfer._http.h1 import Head, max_response_bytes
+from omniinfer._http.h1 import Head
 from omniinfer._http.h1_parse import ParserBase
 from omniinfer.errors import InferenceError
 
@@ -24,6 +24,8 @@ ConnT_contra = TypeVar("ConnT_contra", bound=Connection, contravariant=True)
 
 
 class Pool(Protocol[ConnT_contra]):
+    max_body: int  # the most a whole body may hold, decoded (OMNIINFER_MAX_RESPONSE_BYTES)
+
     def _put(self, conn: ConnT_contra) -> None: ...
 
 
@@ -55,7 +57,7 @@ class ResponseBase(Generic[ConnT]):
         if conn is None:
             return None
         parser = conn.parser
-        parser.body_limit = max_response_bytes()
+        parser.body_limit = self._transport.max_body
         if not parser.complete:
             return None
         try:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from omniinfer._core.records import Request
 from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
-from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, split_url
+from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
 from omniinfer._http.response import ResponseBase
 from omniinfer.errors import (
@@ -123,6 +123,7 @@ class SyncTransport:
     """Sends requests over pooled keep-alive connections (one pool per client)."""
 
     def __init__(self, proxies: ProxySettings = ENVIRONMENT) -> None:
+        self.max_body = max_response_bytes()  # read once: os.environ costs ~2 µs a lookup
         self._proxies = proxies
         self._idle: dict[Origin, list[_Connection]] = {}
         self._lock = threading.Lock()
