@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from limited_server import LimitedServer, Limits
+from limited_server import Counts, LimitedServer, Limits
 
 ray = pytest.importorskip("ray")
 # Ray warns about its own deprecated settings when its modules load: not ours to fix.
@@ -19,6 +26,10 @@ pytestmark = [
     # stretches on a busy machine: ~20 s on 2 quiet cores, 100 s seen under a load of 15.
     pytest.mark.timeout(300),
 ]
+
+
+OMNIINFER = [sys.executable, "-m", "omniinfer"]
+RAY_CORE_NOTICE = "has constructor arguments in the object store and max_restarts > 0"
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +74,7 @@ def test_mapper_in_a_users_own_pipeline(cluster: Any) -> None:
         answered = dataset.map_batches(
             Mapper,
             fn_constructor_kwargs={"task": "text-classification", "model": server.url, "id_column": "key", "rpm": 6000},
-            concurrency=2,
+            compute=cluster.data.ActorPoolStrategy(size=2),
             batch_size=10,
             num_cpus=0.5,
         ).take_all()
@@ -76,10 +87,43 @@ def test_mapper_in_a_users_own_pipeline(cluster: Any) -> None:
     assert json.loads(answered[0]["result"])[0]["label"] == "POSITIVE"
 
 
-def test_cli_ray_usage_errors_before_the_cluster(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+def test_ray_data_arguments_and_notices() -> None:
+    import logging
+    from types import SimpleNamespace
 
+    from ray.data._internal import progress as ray_data_progress
+
+    from omniinfer.bulk.ray import RAY_DATA_PROGRESS_LOGGER, _actor_pool, _quiet_ray_data
+
+    # The actor pool in the form the installed Ray does not warn about (it changed in 2.51).
+    assert _actor_pool(SimpleNamespace(__version__="2.50.1", data=ray.data), 3) == {"concurrency": 3}
+    pool = _actor_pool(SimpleNamespace(__version__="2.51.0", data=ray.data), 3)["compute"]
+    assert isinstance(pool, ray.data.ActorPoolStrategy) and pool.min_size == pool.max_size == 3
+    # Ray Data's warnings show, but not its notice that the bars we turned off are off; --quiet: errors only.
+    assert ray_data_progress.logger.name == RAY_DATA_PROGRESS_LOGGER  # where the installed Ray makes it
+    notice = "Progress bars disabled. To enable, set `ray.data.DataContext.get_current().enable_progress_bars = True`."
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    collect = Collect()
+    logging.getLogger("ray.data").addHandler(collect)
+    try:
+        _quiet_ray_data(ray, quiet=False)
+        ray_data_progress.logger.warning(notice)
+        ray_data_progress.logger.warning("a warning of Ray Data")
+        _quiet_ray_data(ray, quiet=True)
+        ray_data_progress.logger.warning("another warning of Ray Data")
+        ray_data_progress.logger.error("an error of Ray Data")
+    finally:
+        logging.getLogger("ray.data").removeHandler(collect)
+        _quiet_ray_data(ray, quiet=False)
+    assert seen == ["a warning of Ray Data", "an error of Ray Data"]
+
+
+def test_cli_ray_usage_errors_before_the_cluster(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text('{"prompt": "x"}\n')
     base = [
@@ -97,3 +141,95 @@ def test_cli_ray_usage_errors_before_the_cluster(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "'nope'" in missing.stderr
     workers = subprocess.run([*base, "--workers", "2"], capture_output=True, text=True, timeout=60)
     assert workers.returncode == 2 and "--workers needs --ray" in workers.stderr
+
+
+def _run_cli_on_ray(
+    tmp_path: Path, ray_args: list[str], env: dict[str, str], rows: int = 120
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]], Counts, int]:
+    """`python -m omniinfer bulk chat ... RAY_ARGS --workers 2 --quiet` against a 40/s server: the
+    run, its output records, what the server received, and the CLI's process group (its own session)."""
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"prompt": f"row {i}"}) + "\n" for i in range(rows)))
+    out = tmp_path / "out.jsonl"
+    with LimitedServer(Limits(rps=40, fault_rate=0.05)) as server:
+        args = [*OMNIINFER, "bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url]
+        args += [*ray_args, "--workers", "2", "--rpm", str(38 * 60), "--param", "max_tokens=4", "--quiet"]
+        # A session of its own: the Ray processes it starts are in its process group, killed on a timeout.
+        process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            pytest.fail(f"the CLI on Ray did not finish in 180 s: {stderr[-2000:]}")
+        counts = server.counts
+    done = subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+    records = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    return done, records, counts, process.pid
+
+
+def _assert_one_answer_per_row_under_the_limit(
+    done: subprocess.CompletedProcess[str], records: list[dict[str, Any]], counts: Counts, rows: int = 120
+) -> None:
+    assert done.returncode == 0, done.stderr[-3000:]
+    # --quiet: no progress, no summary, no Ray Data notices; only Ray core's own line about every Ray
+    # Data actor pool (ray-project/ray#53727), printed by its C++ core worker, remains.
+    assert [line for line in done.stderr.splitlines() if RAY_CORE_NOTICE not in line] == []
+    assert sorted(r["id"] for r in records) == list(range(rows))  # every row exactly once, with its id
+    assert all(r["error"] is None and r["text"] == f"answer to row {r['id']}" for r in records)
+    assert all(r["input_tokens"] == 2 and r["output_tokens"] == 4 for r in records)
+    assert counts.duplicates() == {} and counts.accepted == rows  # no row paid for twice
+    assert counts.faults > 0  # 5% faults, retried inside the actors
+    assert sum(r["attempts"] for r in records) == counts.requests  # every request the server saw, counted
+    # Both actors shared one cap of 38/s: in aggregate under the server's 40/s, so (almost) no 429s.
+    assert counts.rate_limited <= 0.02 * counts.requests
+    span = counts.accepted_at[-1] - counts.accepted_at[0]
+    assert (counts.accepted - 1) / span <= 40
+
+
+def _ray_free_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+
+
+def test_cli_ray_address_joins_a_running_cluster(cluster: Any, tmp_path: Path) -> None:
+    address = cluster.get_runtime_context().gcs_address
+    before = _named_actors(cluster)
+    done, records, counts, _ = _run_cli_on_ray(tmp_path, ["--ray", address], _ray_free_env())
+    _assert_one_answer_per_row_under_the_limit(done, records, counts)
+    assert cluster.get(cluster.put(1)) == 1  # the job left the cluster it joined running...
+    assert _named_actors(cluster) - before == set()  # ...and its limiter actor did not outlive it
+
+
+def _named_actors(cluster: Any) -> set[tuple[str, str]]:
+    return {(a["namespace"], a["name"]) for a in cluster.util.list_named_actors(all_namespaces=True)}
+
+
+def test_cli_ray_without_an_address_starts_and_stops_a_local_cluster(tmp_path: Path) -> None:
+    # Its own Ray temp dir (short: Ray's socket paths must fit in 107 bytes), so that no cluster started
+    # with `ray start` on this machine is joined instead, and the session's files go with the test.
+    ray_tmp = tempfile.mkdtemp(prefix="oi-ray-", dir="/tmp")
+    try:
+        done, records, counts, pgid = _run_cli_on_ray(tmp_path, ["--ray"], {**_ray_free_env(), "RAY_TMPDIR": ray_tmp})
+        started = [path.name for path in Path(ray_tmp).glob("ray/session_*") if not path.is_symlink()]
+        outlived = _outlived(pgid, 10)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    _assert_one_answer_per_row_under_the_limit(done, records, counts)
+    assert len(started) == 1  # it started a cluster of its own...
+    assert not outlived  # ...and stopped it: GCS, raylet and workers are in its process group, gone with it
+
+
+def _outlived(pgid: int, grace: float) -> bool:
+    """Whether processes of the group are still there after `grace` seconds (then they are killed)."""
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        if time.monotonic() > deadline:
+            os.killpg(pgid, signal.SIGKILL)
+            return True
+        time.sleep(0.2)

@@ -1,6 +1,6 @@
 """Bulk jobs on a Ray cluster (`pip install 'omniinfer[ray]'`).
 
-- `Mapper`: a callable class for `ds.map_batches(Mapper, fn_constructor_kwargs={...}, concurrency=N)`.
+- `Mapper`: a callable class for `ds.map_batches(Mapper, fn_constructor_kwargs={...}, compute=...)`.
   Each actor keeps one warm AsyncInferenceClient on its own event loop (built inside the actor from
   the options, so nothing unpicklable travels) and runs the same engine as a local job.
 - `LimiterActor`: one named actor per limit, shared by every Mapper of the cluster. It holds the
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -33,6 +35,7 @@ ID_COLUMN = "__omniinfer_id"  # the row's id, as JSON text, on its way through t
 NAMESPACE = "omniinfer"
 WINDOW_ROWS = 20_000  # rows handed to Ray Data at once by run_on_ray: bounds the driver's memory
 LEASE_SECONDS = 0.05  # a lease holds about this long's worth of requests at the capped rate
+RAY_DATA_PROGRESS_LOGGER = "ray.data._internal.progress"  # where Ray Data says its progress bars are off
 
 
 def _ray() -> Any:
@@ -142,7 +145,8 @@ class RayLimiter:
 
 
 class Mapper:
-    """`ds.map_batches(Mapper, fn_constructor_kwargs={"task": "chat", "model": ..., "rpm": 600}, concurrency=N)`.
+    """`ds.map_batches(Mapper, fn_constructor_kwargs={"task": "chat", "model": ..., "rpm": 600}, compute=...)`,
+    `compute=ray.data.ActorPoolStrategy(size=N)` for N actors (`concurrency=N` before Ray 2.51).
 
     Constructor arguments: `task`, any option of `omniinfer.bulk.run` (model, provider, base_url,
     token, params, column, id_column, concurrency, rpm, tpm, max_retries, timeout), and `limiter`: the
@@ -282,8 +286,6 @@ def run_on_ray(
     try:
         started_ray = not ray.is_initialized()
         if started_ray:
-            import logging
-
             ray.init(
                 address=address or None,
                 namespace=NAMESPACE,
@@ -291,7 +293,7 @@ def run_on_ray(
                 log_to_driver=False,
                 logging_level=logging.ERROR if job.quiet else logging.WARNING,
             )
-        _quiet_ray_data(ray)
+        _quiet_ray_data(ray, job.quiet)
         name = f"{limiter_name(job)}-{os.getpid()}-{int(time.time())}"
         actor = limiter_actor(name, job.rpm, job.tpm)
         kwargs = {
@@ -303,7 +305,7 @@ def run_on_ray(
             dataset = ray.data.from_items(window).map_batches(
                 Mapper,
                 fn_constructor_kwargs=kwargs,
-                concurrency=workers,
+                **_actor_pool(ray, workers),
                 batch_size=max(1, min(256, len(window) // workers or 1)),
                 batch_format="pyarrow",
                 num_cpus=0.5,
@@ -328,15 +330,33 @@ def run_on_ray(
     return summarize(prepared.task, str(output), counters, rate_limited, time.monotonic() - started)
 
 
-def _quiet_ray_data(ray: Any) -> None:
-    """Our progress and summary say what a job does: Ray Data's own bars and logs would repeat it."""
-    import logging
-
-    context = ray.data.DataContext.get_current()
+def _quiet_ray_data(ray: Any, quiet: bool) -> None:
+    """Our progress and summary say what a job does: Ray Data's own bars and logs would repeat it.
+    Its warnings still show (errors only with --quiet), except the one that says its bars are off."""
+    context = ray.data.DataContext.get_current()  # imports ray.data, which sets up its loggers: before ours
     context.enable_progress_bars = False
     if hasattr(context, "print_on_execution_start"):
         context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR if quiet else logging.WARNING)
+    # A filter on the logger the notice is made at: whichever handlers Ray's logging set-up (redone by
+    # every ray.init) gives the `ray.data` loggers, the record never reaches them.
+    progress = logging.getLogger(RAY_DATA_PROGRESS_LOGGER)
+    if _not_bars_off not in progress.filters:
+        progress.addFilter(_not_bars_off)
+
+
+def _not_bars_off(record: logging.LogRecord) -> bool:
+    """False for Ray Data's notice that its progress bars are off (we turned them off)."""
+    return not record.getMessage().startswith("Progress bars disabled")
+
+
+def _actor_pool(ray: Any, workers: int) -> dict[str, Any]:
+    """map_batches' arguments for a pool of `workers` actors. Ray 2.9 to 2.50 deprecate `compute` for
+    `concurrency`; Ray 2.51 deprecates `concurrency` for `compute` (each logs a warning on the other)."""
+    match = re.match(r"(\d+)\.(\d+)", ray.__version__)
+    if match is not None and (int(match[1]), int(match[2])) < (2, 51):
+        return {"concurrency": workers}
+    return {"compute": ray.data.ActorPoolStrategy(size=workers)}
 
 
 def _windows(
