@@ -88,6 +88,10 @@ class RawServer:
 
     def __exit__(self, *exc: tuple[type[BaseException], BaseException, TracebackType] | None) -> None:
         self.stopping = True
+        try:  # close() alone does not wake a thread blocked in accept() on Linux; shutdown() does
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         with self.lock:
             for sock in self.socks:

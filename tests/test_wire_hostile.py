@@ -97,17 +97,23 @@ def test_a_16_mib_event_arrives_whole_and_a_larger_one_than_the_limit_is_refused
 
 
 def test_bytes_arriving_on_an_idle_connection_never_answer_the_next_call(kind: str) -> None:
-    stray_sent = threading.Event()
+    first_read, stray_sent = threading.Event(), threading.Event()
 
     def script(conn: RawConnection, index: int) -> None:
         while conn.read_request() is not None:
             conn.send(answer(orjson.dumps(completion(f"connection {index}"))))
             if index == 0:
+                # Only once the client has read its answer and pooled the connection: sent together,
+                # the two answers would arrive in one read and the extra bytes would be seen at once.
+                assert first_read.wait(5)
                 conn.send(answer(orjson.dumps(completion("stray"))))  # nobody asked for this one
                 stray_sent.set()
 
     with RawServer(script) as server, Runner(kind, server.url, max_retries=0) as run:
         assert run("chat_completion", HI).choices[0].message.content == "connection 0"
+        # (async: the event loop is stopped from here to the next call, so only a look at the idle
+        # socket itself can tell that something arrived)
+        first_read.set()
         assert stray_sent.wait(5)
         time.sleep(0.2)  # let the stray bytes reach the client's idle socket (ordering, not a timing assertion)
         answers = [run("chat_completion", HI).choices[0].message.content for _ in range(3)]

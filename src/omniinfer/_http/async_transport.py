@@ -18,6 +18,7 @@ from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
+from omniinfer._http.readiness import ReadinessProbe
 from omniinfer._http.response import ResponseBase
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError, ProtocolError
 
@@ -50,6 +51,7 @@ class _Protocol(asyncio.BufferedProtocol):
         self.origin = origin
         self.loop = loop  # a connection lives and dies with the event loop that opened it
         self.buffer = _read_buffer(loop)
+        self.probe: ReadinessProbe | None = None
         self.parser = ResponseParser()
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[None] | None = None
@@ -118,6 +120,17 @@ class _Protocol(asyncio.BufferedProtocol):
             self.waiter = None
             if timer is not None:
                 timer.cancel()
+
+    def readable(self) -> bool:
+        """Whether the idle socket has something the event loop has not delivered yet."""
+        probe = self.probe
+        if probe is None:
+            transport = self.transport
+            sock = None if transport is None else transport.get_extra_info("socket")
+            if sock is None:
+                return False
+            probe = self.probe = ReadinessProbe(sock)
+        return probe.readable()
 
     def close(self) -> None:
         # abort, not close: nothing we still want is in the write buffer, and a TLS close would
@@ -431,9 +444,13 @@ class AsyncTransport:
         while idle:
             conn = idle.pop()
             conn.idle = False
-            if not conn.lost:
-                conn.reused = True
-                return conn
+            if conn.lost:
+                continue
+            if conn.readable():  # bytes nobody asked for, or the server's close, that the loop has not seen yet
+                conn.close()
+                continue
+            conn.reused = True
+            return conn
         return None
 
     def _put(self, conn: _Protocol) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import select
 import socket
 import threading
 import weakref
@@ -13,6 +12,7 @@ from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
 from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
+from omniinfer._http.readiness import ReadinessProbe
 from omniinfer._http.response import ResponseBase
 from omniinfer.errors import (
     InferenceConnectionError,
@@ -28,7 +28,7 @@ _MAX_IDLE_PER_ORIGIN = 32
 
 
 class _Connection:
-    __slots__ = ("_poller", "origin", "parser", "proxy_authorization", "reused", "sock")
+    __slots__ = ("_probe", "origin", "parser", "proxy_authorization", "reused", "sock")
 
     lost = False  # a blocking socket learns of the peer's close only when it reads
 
@@ -40,21 +40,14 @@ class _Connection:
         # Set ("" or credentials) when this is a plain-http connection to a proxy: requests then go in
         # absolute form. A tunnelled (CONNECT) connection speaks to the server itself: None.
         self.proxy_authorization = proxy_authorization
-        self._poller: select.poll | None = None
+        self._probe: ReadinessProbe | None = None
 
     def readable(self) -> bool:
         """Whether the idle socket has anything to read (bytes, or the server's close), without waiting."""
-        sock = self.sock
-        pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted but not read
-        if pending is not None and pending():
-            return True
-        if _poll is None:  # Windows: no poll()
-            return bool(select.select([sock], [], [], 0)[0])
-        poller = self._poller
-        if poller is None:
-            poller = self._poller = _poll()
-            poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
+        probe = self._probe
+        if probe is None:
+            probe = self._probe = ReadinessProbe(self.sock)
+        return probe.readable()
 
     def close(self) -> None:
         try:
@@ -286,9 +279,6 @@ class SyncTransport:
         with self._lock:
             self._closed = True
             _close_all(self._idle)
-
-
-_poll = getattr(select, "poll", None)  # not on Windows: select() there
 
 
 def _close_all(idle: dict[Origin, list[_Connection]]) -> None:
