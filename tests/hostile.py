@@ -7,9 +7,14 @@ reads one request (head and Content-Length body) from it. Every request head rea
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
+
+from certs import make_certs
 
 Script = Callable[["RawConnection", int], None]
 
@@ -107,3 +112,29 @@ def answer(body: bytes, status: int = 200, headers: str = "") -> bytes:
     return (
         f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{headers}\r\n"
     ).encode() + body
+
+
+@contextmanager
+def tls_raw_server(directory: Path, body: bytes) -> Iterator[tuple[str, Path]]:
+    """An https server answering every request with the JSON `body`, its certificate signed by a CA of
+    its own (made in `directory`): (its URL, the CA's PEM file). A client that refuses the
+    certificate just ends the connection."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, cert, key = make_certs(directory)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def script(conn: RawConnection, index: int) -> None:
+        try:
+            wrapped = context.wrap_socket(conn.sock, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        conn.sock = wrapped
+        try:
+            while conn.read_request() is not None:
+                conn.send(answer(body))
+        finally:
+            wrapped.close()
+
+    with RawServer(script) as server:
+        yield server.url.replace("http://", "https://"), ca

@@ -23,7 +23,7 @@ import zstandard
 
 from certs import make_certs
 from clients import Runner
-from hostile import RawConnection, RawServer, answer
+from hostile import RawConnection, RawServer, answer, tls_raw_server
 from omniinfer import IncompleteStreamError, InferenceConnectionError, ProtocolError, ResponseTooLargeError
 from omniinfer._http import encoding, h1, tls
 from samples import DONE, HI, chunk, completion
@@ -313,30 +313,6 @@ def trust_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     tls.default_context.cache_clear()
 
 
-@contextmanager
-def _tls_server(directory: Path) -> Iterator[tuple[str, Path]]:
-    """An https server answering OK, its certificate signed by a CA of its own: (url, CA PEM)."""
-    directory.mkdir()
-    ca, cert, key = make_certs(directory)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-
-    def script(conn: RawConnection, index: int) -> None:
-        try:
-            wrapped = context.wrap_socket(conn.sock, server_side=True)
-        except (OSError, ssl.SSLError):
-            return  # the client refused our certificate
-        conn.sock = wrapped
-        try:
-            while conn.read_request() is not None:
-                conn.send(answer(OK))
-        finally:
-            wrapped.close()
-
-    with RawServer(script) as server:
-        yield server.url.replace("http://", "https://"), ca
-
-
 @pytest.mark.parametrize(
     "setting",
     ["nothing", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "no truststore"],
@@ -368,7 +344,7 @@ def test_truststore_trusts_what_the_os_store_trusts_at_each_connection(
         monkeypatch.setitem(sys.modules, "truststore", None)
     context = tls.default_context()
     assert (type(context) is truststore.SSLContext) == (through == "truststore")
-    with _tls_server(tmp_path / "a") as (url, ca), _tls_server(tmp_path / "b") as (stranger, _):
+    with tls_raw_server(tmp_path / "a", OK) as (url, ca), tls_raw_server(tmp_path / "b", OK) as (stranger, _):
         with Runner(kind, url, max_retries=0) as run, pytest.raises(InferenceConnectionError) as before:
             run("chat_completion", HI)
         monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # the OS store now holds the test CA
@@ -393,6 +369,6 @@ def test_a_ca_bundle_that_cannot_be_used_is_a_typed_error_naming_it(
     if content is not None:
         bundle.write_bytes(content)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-    with _tls_server(tmp_path / "a") as (url, _), Runner(kind, url, max_retries=0) as run:
+    with tls_raw_server(tmp_path / "a", OK) as (url, _), Runner(kind, url, max_retries=0) as run:
         with pytest.raises(InferenceConnectionError, match=r"REQUESTS_CA_BUNDLE=.*cannot be used as CA certificates"):
             run("chat_completion", HI)

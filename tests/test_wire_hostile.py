@@ -4,18 +4,17 @@ servers that send what hostile or buggy servers send."""
 from __future__ import annotations
 
 import gzip
-import ssl
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from certs import make_certs
 from clients import Runner
-from hostile import RawConnection, RawServer, answer
+from hostile import RawConnection, RawServer, answer, tls_raw_server
 from omniinfer import (
     AsyncInferenceClient,
     InferenceClient,
@@ -269,30 +268,10 @@ def test_an_early_413_during_the_upload_is_raised_typed(kind: str) -> None:
 
 
 @pytest.fixture
-def tls_server(tmp_path: Path) -> tuple[str, Path]:
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """An https raw server whose certificate is signed by a private CA (returned as a PEM path)."""
-
-    ca, cert, key = make_certs(tmp_path)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-
-    def script(conn: RawConnection, index: int) -> None:
-        try:
-            wrapped = context.wrap_socket(conn.sock, server_side=True)
-        except (OSError, ssl.SSLError):
-            return
-        conn.sock = wrapped
-        try:
-            while conn.read_request() is not None:
-                conn.send(answer(OK))
-        finally:
-            wrapped.close()
-
-    server = RawServer(script).__enter__()
-    try:
-        yield server.url.replace("http://", "https://"), ca
-    finally:
-        server.__exit__(None, None, None)
+    with tls_raw_server(tmp_path, OK) as found:
+        yield found
 
 
 def test_requests_ca_bundle_is_trusted(
