@@ -215,6 +215,34 @@ def test_a_zstd_body_of_several_frames_is_decoded_whole(kind: str, zstd_coding: 
             assert deltas == [f"t{i}" for i in range(12)]
 
 
+def test_a_gzip_body_of_several_members_is_decoded_whole(kind: str) -> None:
+    body = gzip.compress(OK[:20]) + gzip.compress(OK[20:])
+    events = _events(12)
+    stream = b"".join(gzip.compress(event) for event in events)  # a member per event
+    replies = (
+        _coded_answer(body, "gzip"),
+        _coded_answer(gzip.compress(OK) + b"\x00 trailing bytes, not a member", "gzip"),  # dropped
+        _chunked(stream, "gzip", 3),
+        _chunked(stream, "gzip", len(stream)),
+    )
+    with _serve_in_turn(*replies) as server, Runner(kind, server.url, max_retries=0) as run:
+        assert run("chat_completion", HI).choices[0].message.content == "ok"
+        assert run("chat_completion", HI).choices[0].message.content == "ok"
+        for _ in range(2):
+            deltas = [c.choices[0].delta.content for c in run("chat_completion", HI, stream=True)]
+            assert deltas == [f"t{i}" for i in range(12)]
+
+
+def test_a_gzip_bomb_in_later_members_stops_at_the_limit(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIINFER_MAX_RESPONSE_BYTES", str(1 << 20))
+    member = gzip.compress(b" " * (1 << 20), compresslevel=9)  # 1 MiB from ~1 KiB
+    body = gzip.compress(OK) + member * 64
+    with _serve_each(_coded_answer(body, "gzip")) as server, Runner(kind, server.url, max_retries=0) as run:
+        with _allocated() as peak, pytest.raises(ResponseTooLargeError):
+            run("chat_completion", HI)
+    assert peak[0] < 24 << 20
+
+
 @pytest.mark.parametrize("window_log", [23, 24])
 def test_a_zstd_window_past_8_mib_is_refused(kind: str, zstd_coding: str, window_log: int) -> None:
     params = zstandard.ZstdCompressionParameters.from_level(3, window_log=window_log, write_content_size=False)

@@ -99,15 +99,18 @@ class _Bounded(Decoder):
 
 
 class _Zlib(_Bounded):
-    __slots__ = ("_obj", "_raw_fallback")
+    __slots__ = ("_ended", "_obj", "_raw_fallback")
 
     def __init__(self, name: str, wbits: int) -> None:
         super().__init__(name)
         self._obj = zlib.decompressobj(wbits)
         self._raw_fallback = name == "deflate"  # "deflate" is zlib-wrapped by the RFC, raw by some servers
+        self._ended = False  # what follows the last gzip member is not one: dropped from here on
 
     def decode(self, data: bytes, max_out: int = 0) -> bytes:
         limit = self._limit(max_out)
+        if self._ended:
+            return b""
         try:
             out = self._obj.decompress(data, limit)
         except zlib.error:
@@ -117,6 +120,18 @@ class _Zlib(_Bounded):
             self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
             return self.decode(data, max_out)
         self._raw_fallback = False
+        # A gzip body may be several members in a row (RFC 1952 2.2, what `cat a.gz b.gz` makes): each
+        # next one gets a decoder of its own. Bytes after a member that do not start one are dropped,
+        # as other clients do (the answer before them is whole: each member carries its own CRC).
+        while self._name == "gzip" and self._obj.eof and self._obj.unused_data and len(out) < limit:
+            follower = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                more = follower.decompress(self._obj.unused_data, limit - len(out))
+            except zlib.error:
+                self._ended = True
+                break
+            self._obj = follower
+            out += more
         if self._obj.unconsumed_tail or len(out) >= limit:  # a bomb, or just too big
             raise _too_large(self._name)
         return out
