@@ -17,6 +17,8 @@ import math
 import re
 from collections.abc import Mapping
 
+from omniinfer._http.async_transport import DEFAULT_MAX_CONNECTIONS
+
 DEFAULT_PAUSE_S = 1.0  # a 429 without Retry-After: how long everyone waits
 BUCKET_BURST_S = 0.05  # a client cap lets this many seconds' worth of requests leave back to back
 MAX_PAUSE_S = 120.0  # never trust a server asking for a longer pause than this (the row fails instead)
@@ -199,7 +201,11 @@ class Concurrency:
 
     __slots__ = ("_best_latency", "_clean", "_last_cut", "adaptive", "limit", "maximum", "minimum")
 
-    def __init__(self, fixed: int | None, *, start: int = 8, minimum: int = 1, maximum: int = 512) -> None:
+    def __init__(
+        self, fixed: int | None, *, start: int = 8, minimum: int = 1, maximum: int = DEFAULT_MAX_CONNECTIONS
+    ) -> None:
+        # Adaptive growth stops at the client's connection limit: past it, calls only queue for a
+        # connection, which costs CPU (measured: 245 µs a row against 230 at 256) and gains nothing.
         self.adaptive = fixed is None
         self.limit = fixed if fixed is not None else start
         self.minimum, self.maximum = minimum, maximum
