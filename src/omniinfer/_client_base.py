@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from omniinfer._http.proxy import ProxySettings
 
 
+# Connections one client keeps open at once (the async client: per event loop); more calls in flight
+# wait for a place. Bulk jobs' adaptive concurrency stops here too.
+DEFAULT_MAX_CONNECTIONS = 256
+
+
 class _Completions:
     __slots__ = ("_client",)
 
@@ -52,7 +57,7 @@ class ClientBase:
         fallback: bool = False,
         proxies: str | Mapping[str, str] | None = None,
         trust_env: bool = True,
-        max_connections: int = 256,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self._ctx: ClientContext = make_context(
             model, provider, token, timeout, headers, cookies, bill_to, base_url, api_key, max_retries, fallback

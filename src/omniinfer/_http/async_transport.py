@@ -17,12 +17,11 @@ from omniinfer._core.records import Request
 from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
 from omniinfer._http.h1 import Head, Origin, ResponseParser, encode_request, max_response_bytes, split_url
-from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
+from omniinfer._http.proxy import Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
 from omniinfer._http.readiness import ReadinessProbe
 from omniinfer._http.response import ResponseBase
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError, ProtocolError
 
-DEFAULT_MAX_CONNECTIONS = 256  # per client and event loop; AsyncInferenceClient(max_connections=...)
 _MAX_IDLE_PER_ORIGIN = 512
 _HIGH_WATER = 1 << 20  # pause reading when a slow consumer leaves this much unread
 
@@ -191,7 +190,7 @@ class AsyncTransport:
     connections are closed while it still runs: a client made at module level and used by several
     `asyncio.run()` calls gets new connections on each loop, never a dead one."""
 
-    def __init__(self, proxies: ProxySettings = ENVIRONMENT, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
+    def __init__(self, proxies: ProxySettings, max_connections: int) -> None:
         self._proxies = proxies
         self.max_body = max_response_bytes()  # read once: os.environ costs ~2 µs a lookup
         self._idle: dict[tuple[asyncio.AbstractEventLoop, Origin], list[_Protocol]] = {}

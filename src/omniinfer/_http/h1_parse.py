@@ -154,13 +154,13 @@ class ParserBase:
         if not pending:
             return None
         if len(pending) == 1 and not self._pre:
-            # The usual case, a whole CRLF head in one read: no copy into the buffer, no regex.
+            # The usual case, a whole head in one read: no copy into the buffer, no gathering loop.
             data = pending[0]
-            end = data.find(b"\r\n\r\n")
-            if 0 <= end < MAX_HEAD and data.find(b"\n\n", 0, end) < 0 and data.find(b"\n\r\n", 0, end + 2) < 0:
+            end = _head_end(data, 0)
+            if 0 <= end <= MAX_HEAD:
                 self._pending = []
                 self._pending_len = 0
-                head = self._start(data, end + 4, method)
+                head = self._start(data, end, method)
                 if head is not None:
                     return self._begin(head, method)
                 # an interim answer (100 Continue): what followed it is pending again

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Mapping
 
-from omniinfer._http.async_transport import DEFAULT_MAX_CONNECTIONS
+from omniinfer._client_base import DEFAULT_MAX_CONNECTIONS
 
 DEFAULT_PAUSE_S = 1.0  # a 429 without Retry-After: how long everyone waits
 BUCKET_BURST_S = 0.05  # a client cap lets this many seconds' worth of requests leave back to back
