@@ -328,3 +328,30 @@ def test_resume_matches_integer_ids_stored_as_text_in_parquet(server: LimitedSer
     again = bulk.run("chat", source, output=out, base_url=server.url, id_column="n", quiet=True, resume=True)
     assert again.skipped == 10 and again.requests == 0
     assert sorted(r["id"] for r in pq.read_table(out).to_pylist()) == [str(i) for i in range(100, 110)]
+
+
+def test_jobs_run_on_uvloop_unless_the_environment_asks_for_asyncio(
+    server: LimitedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("uvloop")  # in the bulk and test extras wherever uvloop has wheels
+    from omniinfer.bulk import loops
+
+    async def loop_kind() -> str:
+        return type(asyncio.get_running_loop()).__module__.split(".")[0]
+
+    assert loops.run(loop_kind()) == "uvloop"
+    monkeypatch.setenv("OMNIINFER_EVENT_LOOP", "asyncio")
+    assert loops.run(loop_kind()) == "asyncio"
+    # The whole job on the standard loop (the other tests run it on uvloop): the same records.
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(40))
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run(
+        [*OMNIINFER, "bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url, "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "OMNIINFER_EVENT_LOOP": "asyncio"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(r["id"] for r in read_jsonl(out)) == list(range(40))
+    assert server.counts.duplicates() == {}

@@ -17,6 +17,7 @@ import os
 from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
+from omniinfer.bulk import loops
 from omniinfer.bulk.job import BulkOptions, BulkSummary, Rows, iterate, run_to_file
 from omniinfer.bulk.tasks import TASKS, BulkUsageError
 
@@ -34,7 +35,7 @@ def run(task: str, rows_or_path: Rows, *, output: str | os.PathLike[str], **opti
     """Run `task` over every row, writing one output row per input row to `output` (.jsonl or .parquet).
     Returns a `BulkSummary`; a failed row is in the output with its error, never raised."""
     _no_running_loop("run", "arun")
-    return asyncio.run(arun(task, rows_or_path, output=output, **options))
+    return loops.run(arun(task, rows_or_path, output=output, **options))
 
 
 async def arun(task: str, rows_or_path: Rows, *, output: str | os.PathLike[str], **options: Any) -> BulkSummary:
@@ -51,7 +52,7 @@ async def aresults(task: str, rows_or_path: Rows, **options: Any) -> AsyncGenera
 def results(task: str, rows_or_path: Rows, **options: Any) -> Iterator[dict[str, Any]]:
     """`aresults` for synchronous code: the job runs while the records are read."""
     _no_running_loop("results", "aresults")
-    loop = asyncio.new_event_loop()
+    loop = loops.new_event_loop()
     records = aresults(task, rows_or_path, **options)
     try:
         while True:

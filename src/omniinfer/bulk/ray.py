@@ -25,6 +25,7 @@ from typing import Any
 
 from omniinfer._core import jsonutil
 from omniinfer._core.optional import require
+from omniinfer.bulk import loops
 from omniinfer.bulk.engine import Engine
 from omniinfer.bulk.job import BulkOptions, BulkSummary, prepare, summarize
 from omniinfer.bulk.pacing import Concurrency, RateState
@@ -159,7 +160,7 @@ class Mapper:
         self.options = BulkOptions(**{"quiet": True, **options})
         self.options.check()
         self.task = task_id(task)
-        self._loop = asyncio.new_event_loop()
+        self._loop = loops.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="omniinfer-mapper", daemon=True)
         self._thread.start()
         name = limiter or limiter_name(self.options)
