@@ -91,7 +91,12 @@ class ResponseMeta:
 
     def received(self, status: int, headers: dict[str, str], url: str) -> None:
         self.status, self.headers, self.url = status, headers, url
-        self.request_id = next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None)
+        request_id = None
+        for name in _REQUEST_ID_HEADERS:
+            if name in headers:
+                request_id = headers[name]
+                break
+        self.request_id = request_id
         if self.time_to_first_byte is None:
             self.time_to_first_byte = time.perf_counter() - self._started
 
@@ -102,6 +107,9 @@ class ResponseMeta:
     def finished(self, result: Any = None) -> None:
         """The call ended well (a stream: its end marker arrived): count its usage, end its span."""
         self.elapsed = time.perf_counter() - self._started
+        # The request (its body, its headers) is not kept alive by every result: results are often
+        # kept by the thousand, and each live object makes the garbage collector's passes longer.
+        self._last = None
         if self.usage is not None and self._totals is not None:
             self._totals.add(self.usage)
         trace, self._trace = self._trace, None
@@ -112,6 +120,7 @@ class ResponseMeta:
         """The call (or its stream) raised `error`, or (GeneratorExit) a stream was closed before its end."""
         if self.elapsed is None:
             self.elapsed = time.perf_counter() - self._started
+        self._last = None
         trace, self._trace = self._trace, None
         if trace is not None:
             telemetry.end(trace, self, None, None if isinstance(error, GeneratorExit) else error)

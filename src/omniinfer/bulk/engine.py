@@ -137,14 +137,13 @@ class Engine:
             self._running -= 1
 
     async def _one(self, row_id: Any, row: Mapping[str, Any]) -> None:
-        record: dict[str, Any] = {"id": row_id}
         try:
             bad = row.get(BAD_ROW)  # (a Ray batch gives every row the key, None where the row was good)
             if bad is not None:
                 raise ValueError(bad)
             value, kwargs = self.binder.call(row)
         except (ValueError, TypeError) as exc:
-            await self._record(_failure(record, exc, 0, None))
+            await self._record(_failure(row_id, exc, 0, None))
             return
         estimate = self.binder.estimate_tokens(value, kwargs)
         attempts = 0
@@ -158,14 +157,14 @@ class Engine:
             except InferenceError as exc:
                 wait = self._retry_wait(exc, seq, attempts)
                 if wait is None:
-                    await self._record(_failure(record, exc, attempts, time.perf_counter() - sent))
+                    await self._record(_failure(row_id, exc, attempts, time.perf_counter() - sent))
                     return
                 self.counters.retries += 1
                 if wait > 0:
                     await asyncio.sleep(wait)
                 continue
             except Exception as exc:  # bad input the client refused (a missing file...), or a surprise
-                await self._record(_failure(record, exc, attempts, time.perf_counter() - sent))
+                await self._record(_failure(row_id, exc, attempts, time.perf_counter() - sent))
                 return
             break
         latency = time.perf_counter() - sent
@@ -176,21 +175,24 @@ class Engine:
         data, text, input_tokens, output_tokens = result_fields(self.binder.task, result)
         if input_tokens is not None or output_tokens is not None:
             self.limiter.settle(estimate, (input_tokens or 0) + (output_tokens or 0))
-        record.update(
-            result=data,
-            text=text,
-            error=None,
-            error_type=None,
-            status_code=meta.status if meta is not None else None,
-            provider=meta.provider if meta is not None else None,
-            model=meta.model if meta is not None else None,
-            request_id=meta.request_id if meta is not None else None,
-            attempts=attempts,
-            latency_s=round(latency, 6),
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
+        # One literal, in the order of writers.FIELDS (a dict built this way costs less than update()).
+        await self._record(
+            {
+                "id": row_id,
+                "result": data,
+                "text": text,
+                "error": None,
+                "error_type": None,
+                "status_code": None if meta is None else meta.status,
+                "provider": None if meta is None else meta.provider,
+                "model": None if meta is None else meta.model,
+                "request_id": None if meta is None else meta.request_id,
+                "attempts": attempts,
+                "latency_s": round(latency, 6),
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+            }
         )
-        await self._record(record)
 
     def _retry_wait(self, error: InferenceError, seq: int, attempts: int) -> float | None:
         """Seconds before this row's next attempt, or None to record the failure."""
@@ -219,20 +221,20 @@ class Engine:
         self.progress.row(record, counters)
 
 
-def _failure(record: dict[str, Any], error: BaseException, attempts: int, latency: float | None) -> dict[str, Any]:
+def _failure(row_id: Any, error: BaseException, attempts: int, latency: float | None) -> dict[str, Any]:
     http = error if isinstance(error, InferenceHTTPError) else None
-    record.update(
-        result=None,
-        text=None,
-        error=str(error) or type(error).__name__,
-        error_type=type(error).__name__,
-        status_code=http.status_code if http is not None else None,
-        provider=getattr(error, "provider", None),
-        model=None,
-        request_id=http.request_id if http is not None else None,
-        attempts=attempts,
-        latency_s=round(latency, 6) if latency is not None else None,
-        input_tokens=None,
-        output_tokens=None,
-    )
-    return record
+    return {
+        "id": row_id,
+        "result": None,
+        "text": None,
+        "error": str(error) or type(error).__name__,
+        "error_type": type(error).__name__,
+        "status_code": None if http is None else http.status_code,
+        "provider": getattr(error, "provider", None),
+        "model": None,
+        "request_id": None if http is None else http.request_id,
+        "attempts": attempts,
+        "latency_s": None if latency is None else round(latency, 6),
+        "input_tokens": None,
+        "output_tokens": None,
+    }
