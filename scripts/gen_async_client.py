@@ -47,8 +47,7 @@ class AsyncInferenceClient(ClientBase):
         self._run = async_driver.run
         return AsyncTransport(self._proxies, self._max_connections)
 
-    async def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
-        arguments.pop("self")
+    async def _call(self, flow: Callable[..., Any], /, **arguments: Any) -> Any:
         return await self._run(
             lambda ctx: flow(ctx, **arguments), self._transport, self._ctx, flow.__name__, arguments
         )

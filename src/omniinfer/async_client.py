@@ -56,8 +56,7 @@ class AsyncInferenceClient(ClientBase):
         self._run = async_driver.run
         return AsyncTransport(self._proxies, self._max_connections)
 
-    async def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
-        arguments.pop("self")
+    async def _call(self, flow: Callable[..., Any], /, **arguments: Any) -> Any:
         return await self._run(
             lambda ctx: flow(ctx, **arguments), self._transport, self._ctx, flow.__name__, arguments
         )
@@ -82,10 +81,12 @@ class AsyncInferenceClient(ClientBase):
         top_k: int | None = None,
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
     ) -> list[AudioClassificationOutputElement]:
-        return await self._call(tasks.audio.audio_classification, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.audio.audio_classification, audio=audio, model=model, top_k=top_k, function_to_apply=function_to_apply
+        )
 
     async def audio_to_audio(self, audio: BinaryInput, *, model: str | None = None) -> list[AudioToAudioOutputElement]:
-        return await self._call(tasks.audio.audio_to_audio, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.audio.audio_to_audio, audio=audio, model=model)
 
     async def automatic_speech_recognition(
         self,
@@ -94,7 +95,12 @@ class AsyncInferenceClient(ClientBase):
         model: str | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> AutomaticSpeechRecognitionOutput:
-        return await self._call(tasks.audio.automatic_speech_recognition, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.audio.automatic_speech_recognition,
+            audio=audio,
+            model=model,
+            extra_body=extra_body,
+        )
 
     @overload
     async def chat_completion(
@@ -170,7 +176,29 @@ class AsyncInferenceClient(ClientBase):
         top_p: float | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatCompletionOutput | AsyncIterator[ChatCompletionStreamOutput]:
-        return await self._call(tasks.chat.chat_completion, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.chat.chat_completion,
+            messages=messages,
+            model=model,
+            stream=stream,
+            frequency_penalty=frequency_penalty,
+            logit_bias=logit_bias,
+            logprobs=logprobs,
+            max_tokens=max_tokens,
+            n=n,
+            presence_penalty=presence_penalty,
+            response_format=response_format,
+            seed=seed,
+            stop=stop,
+            stream_options=stream_options,
+            temperature=temperature,
+            tool_choice=tool_choice,
+            tool_prompt=tool_prompt,
+            tools=tools,
+            top_logprobs=top_logprobs,
+            top_p=top_p,
+            extra_body=extra_body,
+        )
 
     async def document_question_answering(
         self,
@@ -187,7 +215,20 @@ class AsyncInferenceClient(ClientBase):
         top_k: int | None = None,
         word_boxes: list[list[float] | str] | None = None,
     ) -> list[DocumentQuestionAnsweringOutputElement]:
-        return await self._call(tasks.vision.document_question_answering, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.vision.document_question_answering,
+            image=image,
+            question=question,
+            model=model,
+            doc_stride=doc_stride,
+            handle_impossible_answer=handle_impossible_answer,
+            lang=lang,
+            max_answer_len=max_answer_len,
+            max_question_len=max_question_len,
+            max_seq_len=max_seq_len,
+            top_k=top_k,
+            word_boxes=word_boxes,
+        )
 
     async def feature_extraction(
         self,
@@ -201,7 +242,17 @@ class AsyncInferenceClient(ClientBase):
         dimensions: int | None = None,
         encoding_format: Literal["float", "base64"] | None = None,
     ) -> NDArray[np.float32]:
-        return await self._call(tasks.embeddings.feature_extraction, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.embeddings.feature_extraction,
+            text=text,
+            normalize=normalize,
+            prompt_name=prompt_name,
+            truncate=truncate,
+            truncation_direction=truncation_direction,
+            model=model,
+            dimensions=dimensions,
+            encoding_format=encoding_format,
+        )
 
     async def fill_mask(
         self,
@@ -211,13 +262,13 @@ class AsyncInferenceClient(ClientBase):
         targets: list[str] | None = None,
         top_k: int | None = None,
     ) -> list[FillMaskOutputElement]:
-        return await self._call(tasks.text.fill_mask, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.text.fill_mask, text=text, model=model, targets=targets, top_k=top_k)
 
     async def get_endpoint_info(self, *, model: str | None = None) -> dict[str, Any]:
-        return await self._call(tasks.endpoint.get_endpoint_info, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.endpoint.get_endpoint_info, model=model)
 
     async def health_check(self, model: str | None = None) -> bool:
-        return await self._call(tasks.endpoint.health_check, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.endpoint.health_check, model=model)
 
     async def image_classification(
         self,
@@ -227,7 +278,13 @@ class AsyncInferenceClient(ClientBase):
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
     ) -> list[ImageClassificationOutputElement]:
-        return await self._call(tasks.vision.image_classification, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.vision.image_classification,
+            image=image,
+            model=model,
+            function_to_apply=function_to_apply,
+            top_k=top_k,
+        )
 
     async def image_segmentation(
         self,
@@ -239,7 +296,15 @@ class AsyncInferenceClient(ClientBase):
         subtask: Literal["instance", "panoptic", "semantic"] | None = None,
         threshold: float | None = None,
     ) -> list[ImageSegmentationOutputElement]:
-        return await self._call(tasks.vision.image_segmentation, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.vision.image_segmentation,
+            image=image,
+            model=model,
+            mask_threshold=mask_threshold,
+            overlap_mask_area_threshold=overlap_mask_area_threshold,
+            subtask=subtask,
+            threshold=threshold,
+        )
 
     async def image_to_image(
         self,
@@ -253,10 +318,20 @@ class AsyncInferenceClient(ClientBase):
         target_size: ImageToImageTargetSize | dict[str, int] | None = None,
         **kwargs: Any,
     ) -> Image:
-        return await self._call(tasks.media.image_to_image, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.media.image_to_image,
+            image=image,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            model=model,
+            target_size=target_size,
+            kwargs=kwargs,
+        )
 
     async def image_to_text(self, image: BinaryInput, *, model: str | None = None) -> ImageToTextOutput:
-        return await self._call(tasks.vision.image_to_text, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.vision.image_to_text, image=image, model=model)
 
     async def image_to_video(
         self,
@@ -272,7 +347,19 @@ class AsyncInferenceClient(ClientBase):
         target_size: ImageToVideoTargetSize | dict[str, int] | None = None,
         **kwargs: Any,
     ) -> bytes:
-        return await self._call(tasks.media.image_to_video, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.media.image_to_video,
+            image=image,
+            model=model,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            num_frames=num_frames,
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            target_size=target_size,
+            kwargs=kwargs,
+        )
 
     async def object_detection(
         self,
@@ -281,7 +368,7 @@ class AsyncInferenceClient(ClientBase):
         model: str | None = None,
         threshold: float | None = None,
     ) -> list[ObjectDetectionOutputElement]:
-        return await self._call(tasks.vision.object_detection, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.vision.object_detection, image=image, model=model, threshold=threshold)
 
     async def question_answering(
         self,
@@ -297,7 +384,19 @@ class AsyncInferenceClient(ClientBase):
         max_seq_len: int | None = None,
         top_k: int | None = None,
     ) -> QuestionAnsweringOutputElement | list[QuestionAnsweringOutputElement]:
-        return await self._call(tasks.text.question_answering, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.text.question_answering,
+            question=question,
+            context=context,
+            model=model,
+            align_to_words=align_to_words,
+            doc_stride=doc_stride,
+            handle_impossible_answer=handle_impossible_answer,
+            max_answer_len=max_answer_len,
+            max_question_len=max_question_len,
+            max_seq_len=max_seq_len,
+            top_k=top_k,
+        )
 
     async def sentence_similarity(
         self,
@@ -306,7 +405,9 @@ class AsyncInferenceClient(ClientBase):
         *,
         model: str | None = None,
     ) -> list[float]:
-        return await self._call(tasks.embeddings.sentence_similarity, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.embeddings.sentence_similarity, sentence=sentence, other_sentences=other_sentences, model=model
+        )
 
     async def summarization(
         self,
@@ -317,7 +418,14 @@ class AsyncInferenceClient(ClientBase):
         generate_parameters: dict[str, Any] | None = None,
         truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
     ) -> SummarizationOutput:
-        return await self._call(tasks.text.summarization, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.text.summarization,
+            text=text,
+            model=model,
+            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+            generate_parameters=generate_parameters,
+            truncation=truncation,
+        )
 
     async def table_question_answering(
         self,
@@ -329,13 +437,21 @@ class AsyncInferenceClient(ClientBase):
         sequential: bool | None = None,
         truncation: bool | None = None,
     ) -> TableQuestionAnsweringOutputElement:
-        return await self._call(tasks.tabular.table_question_answering, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.tabular.table_question_answering,
+            table=table,
+            query=query,
+            model=model,
+            padding=padding,
+            sequential=sequential,
+            truncation=truncation,
+        )
 
     async def tabular_classification(self, table: dict[str, Any], *, model: str | None = None) -> list[str]:
-        return await self._call(tasks.tabular.tabular_classification, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.tabular.tabular_classification, table=table, model=model)
 
     async def tabular_regression(self, table: dict[str, Any], *, model: str | None = None) -> list[float]:
-        return await self._call(tasks.tabular.tabular_regression, locals())  # type: ignore[no-any-return]
+        return await self._call(tasks.tabular.tabular_regression, table=table, model=model)
 
     async def text_classification(
         self,
@@ -345,7 +461,9 @@ class AsyncInferenceClient(ClientBase):
         top_k: int | None = None,
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
     ) -> list[TextClassificationOutputElement]:
-        return await self._call(tasks.text.text_classification, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.text.text_classification, text=text, model=model, top_k=top_k, function_to_apply=function_to_apply
+        )
 
     @overload
     async def text_generation(
@@ -486,7 +604,32 @@ class AsyncInferenceClient(ClientBase):
         typical_p: float | None = None,
         watermark: bool | None = None,
     ) -> str | TextGenerationOutput | AsyncIterator[str] | AsyncIterator[TextGenerationStreamOutput]:
-        return await self._call(tasks.text_generation.text_generation, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.text_generation.text_generation,
+            prompt=prompt,
+            details=details,
+            stream=stream,
+            model=model,
+            adapter_id=adapter_id,
+            best_of=best_of,
+            decoder_input_details=decoder_input_details,
+            do_sample=do_sample,
+            frequency_penalty=frequency_penalty,
+            grammar=grammar,
+            max_new_tokens=max_new_tokens,
+            repetition_penalty=repetition_penalty,
+            return_full_text=return_full_text,
+            seed=seed,
+            stop=stop,
+            stop_sequences=stop_sequences,
+            temperature=temperature,
+            top_k=top_k,
+            top_n_tokens=top_n_tokens,
+            top_p=top_p,
+            truncate=truncate,
+            typical_p=typical_p,
+            watermark=watermark,
+        )
 
     async def text_to_image(
         self,
@@ -502,7 +645,19 @@ class AsyncInferenceClient(ClientBase):
         seed: int | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> Image:
-        return await self._call(tasks.text_to_image.text_to_image, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.text_to_image.text_to_image,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            height=height,
+            width=width,
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            model=model,
+            scheduler=scheduler,
+            seed=seed,
+            extra_body=extra_body,
+        )
 
     async def text_to_speech(
         self,
@@ -527,7 +682,28 @@ class AsyncInferenceClient(ClientBase):
         use_cache: bool | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> bytes:
-        return await self._call(tasks.audio.text_to_speech, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.audio.text_to_speech,
+            text=text,
+            model=model,
+            do_sample=do_sample,
+            early_stopping=early_stopping,
+            epsilon_cutoff=epsilon_cutoff,
+            eta_cutoff=eta_cutoff,
+            max_length=max_length,
+            max_new_tokens=max_new_tokens,
+            min_length=min_length,
+            min_new_tokens=min_new_tokens,
+            num_beam_groups=num_beam_groups,
+            num_beams=num_beams,
+            penalty_alpha=penalty_alpha,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            typical_p=typical_p,
+            use_cache=use_cache,
+            extra_body=extra_body,
+        )
 
     async def text_to_video(
         self,
@@ -541,7 +717,17 @@ class AsyncInferenceClient(ClientBase):
         seed: int | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> bytes:
-        return await self._call(tasks.media.text_to_video, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.media.text_to_video,
+            prompt=prompt,
+            model=model,
+            guidance_scale=guidance_scale,
+            negative_prompt=negative_prompt,
+            num_frames=num_frames,
+            num_inference_steps=num_inference_steps,
+            seed=seed,
+            extra_body=extra_body,
+        )
 
     async def token_classification(
         self,
@@ -552,7 +738,14 @@ class AsyncInferenceClient(ClientBase):
         ignore_labels: list[str] | None = None,
         stride: int | None = None,
     ) -> list[TokenClassificationOutputElement]:
-        return await self._call(tasks.text.token_classification, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.text.token_classification,
+            text=text,
+            model=model,
+            aggregation_strategy=aggregation_strategy,
+            ignore_labels=ignore_labels,
+            stride=stride,
+        )
 
     async def translation(
         self,
@@ -565,7 +758,16 @@ class AsyncInferenceClient(ClientBase):
         truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
         generate_parameters: dict[str, Any] | None = None,
     ) -> TranslationOutput:
-        return await self._call(tasks.text.translation, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.text.translation,
+            text=text,
+            model=model,
+            src_lang=src_lang,
+            tgt_lang=tgt_lang,
+            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+            truncation=truncation,
+            generate_parameters=generate_parameters,
+        )
 
     async def visual_question_answering(
         self,
@@ -575,7 +777,9 @@ class AsyncInferenceClient(ClientBase):
         model: str | None = None,
         top_k: int | None = None,
     ) -> list[VisualQuestionAnsweringOutputElement]:
-        return await self._call(tasks.vision.visual_question_answering, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.vision.visual_question_answering, image=image, question=question, model=model, top_k=top_k
+        )
 
     async def zero_shot_classification(
         self,
@@ -586,7 +790,14 @@ class AsyncInferenceClient(ClientBase):
         hypothesis_template: str | None = None,
         model: str | None = None,
     ) -> list[ZeroShotClassificationOutputElement]:
-        return await self._call(tasks.text.zero_shot_classification, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.text.zero_shot_classification,
+            text=text,
+            candidate_labels=candidate_labels,
+            multi_label=multi_label,
+            hypothesis_template=hypothesis_template,
+            model=model,
+        )
 
     async def zero_shot_image_classification(
         self,
@@ -596,7 +807,13 @@ class AsyncInferenceClient(ClientBase):
         model: str | None = None,
         hypothesis_template: str | None = None,
     ) -> list[ZeroShotImageClassificationOutputElement]:
-        return await self._call(tasks.vision.zero_shot_image_classification, locals())  # type: ignore[no-any-return]
+        return await self._call(
+            tasks.vision.zero_shot_image_classification,
+            image=image,
+            candidate_labels=candidate_labels,
+            model=model,
+            hypothesis_template=hypothesis_template,
+        )
 
 
 def _copy_docstrings() -> None:

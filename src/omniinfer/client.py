@@ -90,8 +90,7 @@ class InferenceClient(ClientBase):
         self._run = sync_driver.run
         return SyncTransport(self._proxies)
 
-    def _call(self, flow: Callable[..., Any], arguments: dict[str, Any]) -> Any:
-        arguments.pop("self")
+    def _call(self, flow: Callable[..., Any], /, **arguments: Any) -> Any:
         return self._run(lambda ctx: flow(ctx, **arguments), self._transport, self._ctx, flow.__name__, arguments)
 
     def close(self) -> None:
@@ -136,7 +135,9 @@ class InferenceClient(ClientBase):
             >>> client.audio_classification("audio.flac", model="superb/hubert-large-superb-er")
             [AudioClassificationOutputElement(score=0.44, label='neu'), ...]
         """
-        return self._call(tasks.audio.audio_classification, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.audio.audio_classification, audio=audio, model=model, top_k=top_k, function_to_apply=function_to_apply
+        )
 
     def audio_to_audio(self, audio: BinaryInput, *, model: str | None = None) -> list[AudioToAudioOutputElement]:
         """Transform audio: separate speakers, remove noise, enhance speech.
@@ -156,7 +157,7 @@ class InferenceClient(ClientBase):
             >>> for track in client.audio_to_audio("audio.flac", model="speechbrain/sepformer-wham"):
             ...     Path(f"{track.label}.flac").write_bytes(track.blob)
         """
-        return self._call(tasks.audio.audio_to_audio, locals())  # type: ignore[no-any-return]
+        return self._call(tasks.audio.audio_to_audio, audio=audio, model=model)
 
     def automatic_speech_recognition(
         self,
@@ -183,7 +184,12 @@ class InferenceClient(ClientBase):
             >>> client.automatic_speech_recognition("hello_world.flac").text
             'hello world'
         """
-        return self._call(tasks.audio.automatic_speech_recognition, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.audio.automatic_speech_recognition,
+            audio=audio,
+            model=model,
+            extra_body=extra_body,
+        )
 
     @overload
     def chat_completion(
@@ -284,7 +290,29 @@ class InferenceClient(ClientBase):
             >>> out = client.chat_completion([{"role": "user", "content": "Hi!"}], max_tokens=20)
             >>> out.choices[0].message.content
         """
-        return self._call(tasks.chat.chat_completion, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.chat.chat_completion,
+            messages=messages,
+            model=model,
+            stream=stream,
+            frequency_penalty=frequency_penalty,
+            logit_bias=logit_bias,
+            logprobs=logprobs,
+            max_tokens=max_tokens,
+            n=n,
+            presence_penalty=presence_penalty,
+            response_format=response_format,
+            seed=seed,
+            stop=stop,
+            stream_options=stream_options,
+            temperature=temperature,
+            tool_choice=tool_choice,
+            tool_prompt=tool_prompt,
+            tools=tools,
+            top_logprobs=top_logprobs,
+            top_p=top_p,
+            extra_body=extra_body,
+        )
 
     def document_question_answering(
         self,
@@ -327,7 +355,20 @@ class InferenceClient(ClientBase):
             >>> client.document_question_answering("invoice.png", "What is the invoice number?")
             [DocumentQuestionAnsweringOutputElement(answer='us-001', score=0.9, start=16, end=16)]
         """
-        return self._call(tasks.vision.document_question_answering, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.vision.document_question_answering,
+            image=image,
+            question=question,
+            model=model,
+            doc_stride=doc_stride,
+            handle_impossible_answer=handle_impossible_answer,
+            lang=lang,
+            max_answer_len=max_answer_len,
+            max_question_len=max_question_len,
+            max_seq_len=max_seq_len,
+            top_k=top_k,
+            word_boxes=word_boxes,
+        )
 
     def feature_extraction(
         self,
@@ -369,7 +410,17 @@ class InferenceClient(ClientBase):
             >>> client.feature_extraction("Hi, who are you?", model="sentence-transformers/all-MiniLM-L6-v2").shape
             (1, 384)
         """
-        return self._call(tasks.embeddings.feature_extraction, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.embeddings.feature_extraction,
+            text=text,
+            normalize=normalize,
+            prompt_name=prompt_name,
+            truncate=truncate,
+            truncation_direction=truncation_direction,
+            model=model,
+            dimensions=dimensions,
+            encoding_format=encoding_format,
+        )
 
     def fill_mask(
         self,
@@ -398,7 +449,7 @@ class InferenceClient(ClientBase):
             >>> client.fill_mask("The goal of life is <mask>.")[0].token_str
             ' happiness'
         """
-        return self._call(tasks.text.fill_mask, locals())  # type: ignore[no-any-return]
+        return self._call(tasks.text.fill_mask, text=text, model=model, targets=targets, top_k=top_k)
 
     def get_endpoint_info(self, *, model: str | None = None) -> dict[str, Any]:
         """What an endpoint says about itself: the JSON of `GET <url>/info` (TGI, TEI, Inference Endpoints).
@@ -419,7 +470,7 @@ class InferenceClient(ClientBase):
             >>> InferenceClient("http://localhost:8080").get_endpoint_info()["model_id"]
             'meta-llama/Llama-3.1-8B-Instruct'
         """
-        return self._call(tasks.endpoint.get_endpoint_info, locals())  # type: ignore[no-any-return]
+        return self._call(tasks.endpoint.get_endpoint_info, model=model)
 
     def health_check(self, model: str | None = None) -> bool:
         """Whether an endpoint is up: `GET <url>/health` answered 200.
@@ -441,7 +492,7 @@ class InferenceClient(ClientBase):
             >>> InferenceClient("http://localhost:8080").health_check()
             True
         """
-        return self._call(tasks.endpoint.health_check, locals())  # type: ignore[no-any-return]
+        return self._call(tasks.endpoint.health_check, model=model)
 
     def image_classification(
         self,
@@ -470,7 +521,13 @@ class InferenceClient(ClientBase):
             >>> client.image_classification("https://upload.wikimedia.org/wikipedia/commons/4/43/Cute_dog.jpg")
             [ImageClassificationOutputElement(label='Blenheim spaniel', score=0.9779), ...]
         """
-        return self._call(tasks.vision.image_classification, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.vision.image_classification,
+            image=image,
+            model=model,
+            function_to_apply=function_to_apply,
+            top_k=top_k,
+        )
 
     def image_segmentation(
         self,
@@ -504,7 +561,15 @@ class InferenceClient(ClientBase):
             >>> segments = client.image_segmentation("cat.jpg", model="facebook/detr-resnet-50-panoptic")
             >>> segments[0].label, segments[0].mask.size
         """
-        return self._call(tasks.vision.image_segmentation, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.vision.image_segmentation,
+            image=image,
+            model=model,
+            mask_threshold=mask_threshold,
+            overlap_mask_area_threshold=overlap_mask_area_threshold,
+            subtask=subtask,
+            threshold=threshold,
+        )
 
     def image_to_image(
         self,
@@ -542,7 +607,17 @@ class InferenceClient(ClientBase):
             >>> image = client.image_to_image("cat.jpg", prompt="Turn the cat into a tiger")
             >>> image.save("tiger.png")
         """
-        return self._call(tasks.media.image_to_image, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.media.image_to_image,
+            image=image,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            model=model,
+            target_size=target_size,
+            kwargs=kwargs,
+        )
 
     def image_to_text(self, image: BinaryInput, *, model: str | None = None) -> ImageToTextOutput:
         """Caption an image.
@@ -562,7 +637,7 @@ class InferenceClient(ClientBase):
             >>> client.image_to_text("cat.jpg").generated_text
             'a cat sitting on a couch'
         """
-        return self._call(tasks.vision.image_to_text, locals())  # type: ignore[no-any-return]
+        return self._call(tasks.vision.image_to_text, image=image, model=model)
 
     def image_to_video(
         self,
@@ -605,7 +680,19 @@ class InferenceClient(ClientBase):
             >>> video = client.image_to_video("cat.jpg", model="Wan-AI/Wan2.2-I2V-A14B", prompt="The cat jumps")
             >>> Path("cat.mp4").write_bytes(video)
         """
-        return self._call(tasks.media.image_to_video, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.media.image_to_video,
+            image=image,
+            model=model,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            num_frames=num_frames,
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            target_size=target_size,
+            kwargs=kwargs,
+        )
 
     def object_detection(
         self,
@@ -632,7 +719,7 @@ class InferenceClient(ClientBase):
             >>> client.object_detection("people.jpg")[0].box.xmin
             59
         """
-        return self._call(tasks.vision.object_detection, locals())  # type: ignore[no-any-return]
+        return self._call(tasks.vision.object_detection, image=image, model=model, threshold=threshold)
 
     def question_answering(
         self,
@@ -672,7 +759,19 @@ class InferenceClient(ClientBase):
             >>> client.question_answering("What's my name?", "My name is Clara and I live in Berkeley.").answer
             'Clara'
         """
-        return self._call(tasks.text.question_answering, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.text.question_answering,
+            question=question,
+            context=context,
+            model=model,
+            align_to_words=align_to_words,
+            doc_stride=doc_stride,
+            handle_impossible_answer=handle_impossible_answer,
+            max_answer_len=max_answer_len,
+            max_question_len=max_question_len,
+            max_seq_len=max_seq_len,
+            top_k=top_k,
+        )
 
     def sentence_similarity(
         self,
@@ -699,7 +798,9 @@ class InferenceClient(ClientBase):
             >>> client.sentence_similarity("Machine learning is so easy.", ["Deep learning is so straightforward."])
             [0.7785]
         """
-        return self._call(tasks.embeddings.sentence_similarity, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.embeddings.sentence_similarity, sentence=sentence, other_sentences=other_sentences, model=model
+        )
 
     def summarization(
         self,
@@ -730,7 +831,14 @@ class InferenceClient(ClientBase):
             >>> client.summarization("The Eiffel tower is 324 metres tall, about the same as an 81-storey building...")
             SummarizationOutput(summary_text='The Eiffel tower is one of the most famous landmarks in the world....')
         """
-        return self._call(tasks.text.summarization, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.text.summarization,
+            text=text,
+            model=model,
+            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+            generate_parameters=generate_parameters,
+            truncation=truncation,
+        )
 
     def table_question_answering(
         self,
@@ -764,7 +872,15 @@ class InferenceClient(ClientBase):
             >>> client.table_question_answering(table, "How many stars does Transformers have?").answer
             'AVERAGE > 36542'
         """
-        return self._call(tasks.tabular.table_question_answering, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.tabular.table_question_answering,
+            table=table,
+            query=query,
+            model=model,
+            padding=padding,
+            sequential=sequential,
+            truncation=truncation,
+        )
 
     def tabular_classification(self, table: dict[str, Any], *, model: str | None = None) -> list[str]:
         """Classify each row of a table.
@@ -785,7 +901,7 @@ class InferenceClient(ClientBase):
             >>> client.tabular_classification(table, model="julien-c/wine-quality")
             ['5', '5']
         """
-        return self._call(tasks.tabular.tabular_classification, locals())  # type: ignore[no-any-return]
+        return self._call(tasks.tabular.tabular_classification, table=table, model=model)
 
     def tabular_regression(self, table: dict[str, Any], *, model: str | None = None) -> list[float]:
         """Predict a number for each row of a table.
@@ -806,7 +922,7 @@ class InferenceClient(ClientBase):
             >>> client.tabular_regression(table, model="https://my-endpoint.example/fish-weight")
             [110.0, 120.0]
         """
-        return self._call(tasks.tabular.tabular_regression, locals())  # type: ignore[no-any-return]
+        return self._call(tasks.tabular.tabular_regression, table=table, model=model)
 
     def text_classification(
         self,
@@ -835,7 +951,9 @@ class InferenceClient(ClientBase):
             >>> client.text_classification("I like you")
             [TextClassificationOutputElement(label='POSITIVE', score=0.9998), ...]
         """
-        return self._call(tasks.text.text_classification, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.text.text_classification, text=text, model=model, top_k=top_k, function_to_apply=function_to_apply
+        )
 
     @overload
     def text_generation(
@@ -1000,7 +1118,32 @@ class InferenceClient(ClientBase):
             >>> client = InferenceClient("http://localhost:8080")
             >>> client.text_generation("The huggingface_hub library is ", max_new_tokens=12)
         """
-        return self._call(tasks.text_generation.text_generation, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.text_generation.text_generation,
+            prompt=prompt,
+            details=details,
+            stream=stream,
+            model=model,
+            adapter_id=adapter_id,
+            best_of=best_of,
+            decoder_input_details=decoder_input_details,
+            do_sample=do_sample,
+            frequency_penalty=frequency_penalty,
+            grammar=grammar,
+            max_new_tokens=max_new_tokens,
+            repetition_penalty=repetition_penalty,
+            return_full_text=return_full_text,
+            seed=seed,
+            stop=stop,
+            stop_sequences=stop_sequences,
+            temperature=temperature,
+            top_k=top_k,
+            top_n_tokens=top_n_tokens,
+            top_p=top_p,
+            truncate=truncate,
+            typical_p=typical_p,
+            watermark=watermark,
+        )
 
     def text_to_image(
         self,
@@ -1040,7 +1183,19 @@ class InferenceClient(ClientBase):
             >>> image = client.text_to_image("An astronaut riding a horse", model="black-forest-labs/FLUX.1-dev")
             >>> image.save("astronaut.png")
         """
-        return self._call(tasks.text_to_image.text_to_image, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.text_to_image.text_to_image,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            height=height,
+            width=width,
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            model=model,
+            scheduler=scheduler,
+            seed=seed,
+            extra_body=extra_body,
+        )
 
     def text_to_speech(
         self,
@@ -1085,7 +1240,28 @@ class InferenceClient(ClientBase):
         Example:
             >>> Path("hello.flac").write_bytes(client.text_to_speech("Hello world"))
         """
-        return self._call(tasks.audio.text_to_speech, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.audio.text_to_speech,
+            text=text,
+            model=model,
+            do_sample=do_sample,
+            early_stopping=early_stopping,
+            epsilon_cutoff=epsilon_cutoff,
+            eta_cutoff=eta_cutoff,
+            max_length=max_length,
+            max_new_tokens=max_new_tokens,
+            min_length=min_length,
+            min_new_tokens=min_new_tokens,
+            num_beam_groups=num_beam_groups,
+            num_beams=num_beams,
+            penalty_alpha=penalty_alpha,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            typical_p=typical_p,
+            use_cache=use_cache,
+            extra_body=extra_body,
+        )
 
     def text_to_video(
         self,
@@ -1123,7 +1299,17 @@ class InferenceClient(ClientBase):
             >>> video = client.text_to_video("A young man walking on the street", model="Wan-AI/Wan2.1-T2V-14B")
             >>> Path("walk.mp4").write_bytes(video)
         """
-        return self._call(tasks.media.text_to_video, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.media.text_to_video,
+            prompt=prompt,
+            model=model,
+            guidance_scale=guidance_scale,
+            negative_prompt=negative_prompt,
+            num_frames=num_frames,
+            num_inference_steps=num_inference_steps,
+            seed=seed,
+            extra_body=extra_body,
+        )
 
     def token_classification(
         self,
@@ -1156,7 +1342,14 @@ class InferenceClient(ClientBase):
             >>> client.token_classification("My name is Sarah Jessica Parker but you can call me Jessica")[0].word
             'Sarah Jessica Parker'
         """
-        return self._call(tasks.text.token_classification, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.text.token_classification,
+            text=text,
+            model=model,
+            aggregation_strategy=aggregation_strategy,
+            ignore_labels=ignore_labels,
+            stride=stride,
+        )
 
     def translation(
         self,
@@ -1193,7 +1386,16 @@ class InferenceClient(ClientBase):
             >>> client.translation("Hello", model="facebook/mbart-large-50-many-to-many-mmt",
             ...                    src_lang="en_XX", tgt_lang="fr_XX")
         """
-        return self._call(tasks.text.translation, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.text.translation,
+            text=text,
+            model=model,
+            src_lang=src_lang,
+            tgt_lang=tgt_lang,
+            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+            truncation=truncation,
+            generate_parameters=generate_parameters,
+        )
 
     def visual_question_answering(
         self,
@@ -1223,7 +1425,9 @@ class InferenceClient(ClientBase):
             >>> client.visual_question_answering("tiger.jpg", "What is the animal doing?")[0].answer
             'laying down'
         """
-        return self._call(tasks.vision.visual_question_answering, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.vision.visual_question_answering, image=image, question=question, model=model, top_k=top_k
+        )
 
     def zero_shot_classification(
         self,
@@ -1256,7 +1460,14 @@ class InferenceClient(ClientBase):
             >>> client.zero_shot_classification("I really like our new product!", ["positive", "negative"])
             [ZeroShotClassificationOutputElement(label='positive', score=0.99), ...]
         """
-        return self._call(tasks.text.zero_shot_classification, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.text.zero_shot_classification,
+            text=text,
+            candidate_labels=candidate_labels,
+            multi_label=multi_label,
+            hypothesis_template=hypothesis_template,
+            model=model,
+        )
 
     def zero_shot_image_classification(
         self,
@@ -1287,6 +1498,12 @@ class InferenceClient(ClientBase):
             >>> client.zero_shot_image_classification("cat.jpg", candidate_labels=["dog", "cat"])
             [ZeroShotImageClassificationOutputElement(label='cat', score=0.99), ...]
         """
-        return self._call(tasks.vision.zero_shot_image_classification, locals())  # type: ignore[no-any-return]
+        return self._call(
+            tasks.vision.zero_shot_image_classification,
+            image=image,
+            candidate_labels=candidate_labels,
+            model=model,
+            hypothesis_template=hypothesis_template,
+        )
 
     # --- task methods (end) ---
