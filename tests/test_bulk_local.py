@@ -101,3 +101,32 @@ def test_cli_bulk_on_the_local_provider(smollm: Path, tmp_path: Path) -> None:
     assert sorted(r["id"] for r in records) == [row["key"] for row in rows]  # one record per row, by its id
     for record in records:
         assert_answered(record, smollm)
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_a_quiet_job_prints_nothing_not_even_the_models_loading(
+    smollm: Path, tmp_path: Path, quiet: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh process (a model loads once per process) without OMNIINFER_QUIET: `quiet=True` alone
+    # must keep stderr empty; the same job without it says that the model is loading (the control).
+    monkeypatch.delenv("OMNIINFER_QUIET")
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"prompt": PROMPTS[0]}) + "\n")
+    code = (
+        "import sys, omniinfer.bulk as bulk\n"
+        "s = bulk.run('chat', sys.argv[1], output=sys.argv[2], provider='local', model=sys.argv[3],\n"
+        "             params={'max_tokens': 2}, quiet=sys.argv[4] == 'quiet')\n"
+        "print(s.succeeded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(source), str(tmp_path / "out.jsonl"), str(smollm), "quiet" if quiet else "-"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "1"
+    if quiet:
+        assert done.stderr == ""
+    else:
+        assert f"omniinfer: loading {smollm.name}" in done.stderr

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from omniinfer._core.notices import silenced
 from omniinfer.bulk.engine import Counters, Engine, Progress
 from omniinfer.bulk.limiter import Limiter, LocalLimiter
 from omniinfer.bulk.pacing import Concurrency
@@ -169,16 +170,17 @@ async def execute(
     limiter = limiter if limiter is not None else LocalLimiter(options.rpm, options.tpm)
     client = make_client(prepared.task, options)
     try:
-        engine = Engine(
-            client,
-            prepared.binder,
-            limiter,
-            Concurrency(options.fixed_concurrency()),
-            max_retries=options.max_retries,
-            emit=emit,
-            progress=progress,
-        )
-        counters = await engine.run(numbered(prepared.source, options.id_column), done)
+        with silenced(options.quiet):  # quiet: not even the local provider's "loading" notice
+            engine = Engine(
+                client,
+                prepared.binder,
+                limiter,
+                Concurrency(options.fixed_concurrency()),
+                max_retries=options.max_retries,
+                emit=emit,
+                progress=progress,
+            )
+            counters = await engine.run(numbered(prepared.source, options.id_column), done)
     finally:
         await client.close()
     return counters, limiter.stats()

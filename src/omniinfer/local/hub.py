@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from omniinfer._core.notices import quiet
 from omniinfer._core.records import Request, Response
 from omniinfer._core.stepping import redirect_target
 from omniinfer._core.tokens import implicit_token
@@ -39,7 +40,7 @@ from omniinfer.errors import (
     InferenceError,
     InferenceTimeoutError,
 )
-from omniinfer.local.install import InstallError, home, locked, progress, quiet, write_atomically
+from omniinfer.local.install import InstallError, home, locked, progress, write_atomically
 from omniinfer.providers import hub_offline, hub_url
 
 # `owner/name`: Hub ids are letters, digits, `-`, `_` and `.`, neither starting nor ending with `-`/`.`.
@@ -343,7 +344,7 @@ def _fetch_into(transport: Any, url: str, remote: RemoteFile, partial: _Partial,
 @contextlib.contextmanager
 def _progress_bar(remote: RemoteFile, initial: int) -> Iterator[Any]:
     """A byte counter with rate and ETA on a terminal (tqdm); nothing when stderr is not a terminal
-    or OMNIINFER_QUIET (`--quiet`) is set."""
+    or notices are off (`OMNIINFER_QUIET`, `--quiet`, a quiet bulk job)."""
     show = not quiet() and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
     try:
         from tqdm import tqdm

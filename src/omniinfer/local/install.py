@@ -2,8 +2,8 @@
 into one GGUF file in the model cache, and the file is used only once its sha256 matches.
 
 The cache is `$OMNIINFER_HOME/models` (default `~/.cache/omniinfer/models`); a file lock keeps two
-processes from installing the same model at once. Progress goes to stderr unless `OMNIINFER_QUIET`
-is set (the command line's `--quiet` sets it).
+processes from installing the same model at once. Progress goes to stderr unless notices are off
+(`OMNIINFER_QUIET`, the command line's `--quiet`, a quiet bulk job: see `_core/notices.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from omniinfer._core.notices import quiet
 from omniinfer.local.catalogue import CatalogueModel
 
 _BLOCK = 1 << 20
@@ -30,10 +31,6 @@ class InstallError(RuntimeError):
 def home() -> Path:
     configured = os.environ.get("OMNIINFER_HOME")
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "omniinfer"
-
-
-def quiet() -> bool:
-    return os.environ.get("OMNIINFER_QUIET", "") not in ("", "0")
 
 
 def progress(message: str) -> None:
