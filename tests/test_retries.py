@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import time
 
 import pytest
@@ -119,7 +121,12 @@ def test_response_meta_on_results_and_streams(fixture_server: FixtureServer, kin
     assert meta.url == fixture_server.url + ROUTE
     assert meta.headers["x-request-id"] == "req-7"
     assert 0 < meta.time_to_first_byte <= meta.elapsed
-    assert "response_meta" not in out  # metadata is not part of the data
+    assert "response_meta" not in out and "_response_meta" not in out  # metadata is not part of the data
+    # A result shipped to another process (Ray, multiprocessing) keeps its metadata, still not as data.
+    shipped = pickle.loads(pickle.dumps(out))
+    assert shipped == out and dict(shipped) == dict(out) and "_response_meta" not in shipped
+    assert (shipped.response_meta.request_id, shipped.response_meta.attempts) == ("req-7", 2)
+    assert copy.deepcopy(out).response_meta.request_id == "req-7"
 
 
 def test_stream_meta_has_time_to_first_token(fixture_server: FixtureServer) -> None:
