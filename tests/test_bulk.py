@@ -60,6 +60,9 @@ def test_every_row_answered_or_failed_once_under_the_limits(server: LimitedServe
     records = read_jsonl(out)
     assert sorted(r["id"] for r in records) == list(range(301))  # one record per row
     assert summary.succeeded == 300 and summary.failed == 1 and summary.exit_code == 1
+    from omniinfer.bulk.writers import FIELDS
+
+    assert all(tuple(r) == FIELDS for r in records)  # answered and failed rows: the same columns, in order
     bad = next(r for r in records if r["id"] == 300)
     assert bad["error_type"] == "BadRequestError" and bad["status_code"] == 400 and bad["attempts"] == 1
     good = next(r for r in records if r["id"] == 7)

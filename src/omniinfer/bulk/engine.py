@@ -175,23 +175,20 @@ class Engine:
         data, text, input_tokens, output_tokens = result_fields(self.binder.task, result)
         if input_tokens is not None or output_tokens is not None:
             self.limiter.settle(estimate, (input_tokens or 0) + (output_tokens or 0))
-        # One literal, in the order of writers.FIELDS (a dict built this way costs less than update()).
         await self._record(
-            {
-                "id": row_id,
-                "result": data,
-                "text": text,
-                "error": None,
-                "error_type": None,
-                "status_code": None if meta is None else meta.status,
-                "provider": None if meta is None else meta.provider,
-                "model": None if meta is None else meta.model,
-                "request_id": None if meta is None else meta.request_id,
-                "attempts": attempts,
-                "latency_s": round(latency, 6),
-                "input_tokens": input_tokens,
-                "output_tokens": output_tokens,
-            }
+            _row_record(
+                row_id,
+                result=data,
+                text=text,
+                status_code=None if meta is None else meta.status,
+                provider=None if meta is None else meta.provider,
+                model=None if meta is None else meta.model,
+                request_id=None if meta is None else meta.request_id,
+                attempts=attempts,
+                latency_s=round(latency, 6),
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+            )
         )
 
     def _retry_wait(self, error: InferenceError, seq: int, attempts: int) -> float | None:
@@ -221,20 +218,49 @@ class Engine:
         self.progress.row(record, counters)
 
 
-def _failure(row_id: Any, error: BaseException, attempts: int, latency: float | None) -> dict[str, Any]:
-    http = error if isinstance(error, InferenceHTTPError) else None
+def _row_record(
+    row_id: Any,
+    *,
+    result: Any = None,
+    text: str | None = None,
+    error: str | None = None,
+    error_type: str | None = None,
+    status_code: int | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    request_id: str | None = None,
+    attempts: int = 0,
+    latency_s: float | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+) -> dict[str, Any]:
+    """A row's output record, its fields in the order of `writers.FIELDS`."""
     return {
         "id": row_id,
-        "result": None,
-        "text": None,
-        "error": str(error) or type(error).__name__,
-        "error_type": type(error).__name__,
-        "status_code": None if http is None else http.status_code,
-        "provider": getattr(error, "provider", None),
-        "model": None,
-        "request_id": None if http is None else http.request_id,
+        "result": result,
+        "text": text,
+        "error": error,
+        "error_type": error_type,
+        "status_code": status_code,
+        "provider": provider,
+        "model": model,
+        "request_id": request_id,
         "attempts": attempts,
-        "latency_s": None if latency is None else round(latency, 6),
-        "input_tokens": None,
-        "output_tokens": None,
+        "latency_s": latency_s,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
     }
+
+
+def _failure(row_id: Any, error: BaseException, attempts: int, latency: float | None) -> dict[str, Any]:
+    http = error if isinstance(error, InferenceHTTPError) else None
+    return _row_record(
+        row_id,
+        error=str(error) or type(error).__name__,
+        error_type=type(error).__name__,
+        status_code=None if http is None else http.status_code,
+        provider=getattr(error, "provider", None),
+        request_id=None if http is None else http.request_id,
+        attempts=attempts,
+        latency_s=None if latency is None else round(latency, 6),
+    )

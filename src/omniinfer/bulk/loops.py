@@ -11,38 +11,34 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-def _factory() -> Callable[[], asyncio.AbstractEventLoop]:
-    if os.environ.get("OMNIINFER_EVENT_LOOP", "").lower() != "asyncio":
-        try:
-            import uvloop
-        except ImportError:
-            pass
-        else:
-            return uvloop.new_event_loop
-    return asyncio.new_event_loop
+def _uvloop() -> Any:
+    """The uvloop module, or None (not installed, or the standard loop asked for)."""
+    if os.environ.get("OMNIINFER_EVENT_LOOP", "").lower() == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """A new loop of the kind bulk jobs run on."""
-    return _factory()()
+    uvloop = _uvloop()
+    return asyncio.new_event_loop() if uvloop is None else uvloop.new_event_loop()
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(main)` on a loop of the kind bulk jobs run on (same clean-up: pending tasks
-    cancelled, async generators and the default executor shut down, the loop closed)."""
-    factory = _factory()
-    if factory is asyncio.new_event_loop:
+    """`asyncio.run(main)` on a loop of the kind bulk jobs run on (`uvloop.run` cleans up the same way:
+    pending tasks cancelled, async generators and the default executor shut down, the loop closed)."""
+    uvloop = _uvloop()
+    if uvloop is None:
         return asyncio.run(main)
-    if sys.version_info >= (3, 11):
-        with asyncio.Runner(loop_factory=factory) as runner:
-            return runner.run(main)
-    import uvloop  # Python 3.10: uvloop's own runner does what asyncio.Runner does
-
-    return uvloop.run(main)
+    result: T = uvloop.run(main)
+    return result
