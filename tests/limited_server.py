@@ -19,7 +19,9 @@ import asyncio
 import contextlib
 import json
 import math
+import os
 import random
+import signal
 import threading
 import time
 from collections import Counter
@@ -37,6 +39,9 @@ class Limits:
     headers: str = "openai"  # openai | together | cerebras | none
     retry_after: str = "both"  # seconds | ms | both | none
     seed: int = 7
+    # Prompts whose sender is killed (SIGKILL) when they arrive, before any answer: what the OOM killer
+    # or a native crash does to a worker in the middle of a batch.
+    kill_senders: tuple[str, ...] = ()
 
 
 @dataclass
@@ -46,11 +51,38 @@ class Counts:
     rate_limited: int = 0
     faults: int = 0
     tokens: int = 0
+    killed: int = 0  # senders killed (see Limits.kill_senders)
     answered: Counter[str] = field(default_factory=Counter)
     accepted_at: list[float] = field(default_factory=list)  # monotonic times of accepted requests
 
     def duplicates(self) -> dict[str, int]:
         return {prompt: n for prompt, n in self.answered.items() if n > 1}
+
+
+KILL = -1  # _answer's status for a prompt whose sender is to be killed
+
+
+def _pid_of_peer(peer_port: int, server_port: int) -> int | None:
+    """The process holding the loopback client socket bound to `peer_port` (Linux: its inode in
+    /proc/net/tcp, then the process with that socket among its open files)."""
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                local, remote = fields[1], fields[2]
+                if int(local.rsplit(":", 1)[1], 16) == peer_port and int(remote.rsplit(":", 1)[1], 16) == server_port:
+                    inode = fields[9]
+    if inode is None:
+        return None
+    wanted = f"socket:[{inode}]"
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == wanted:
+                        return int(pid)
+    return None
 
 
 def _duration(seconds: float) -> str:
@@ -161,6 +193,13 @@ class LimitedServer:
                         length = int(value)
                 body = await reader.readexactly(length) if length else b""
                 status, headers, payload = self._answer(path, body)
+                if status == KILL:
+                    peer = writer.get_extra_info("peername")
+                    pid = _pid_of_peer(peer[1], self.port)
+                    if pid is not None and pid != os.getpid():  # never the test itself
+                        os.kill(pid, signal.SIGKILL)
+                        self.counts.killed += 1
+                    break
                 if self.limits.delay_s and status == 200:
                     await asyncio.sleep(self.limits.delay_s)
                 data = json.dumps(payload).encode()
@@ -186,6 +225,8 @@ class LimitedServer:
             max_tokens = int(request.get("max_tokens") or 16)
         else:
             prompt, max_tokens = str(request.get("inputs", "")), 0
+        if prompt in self.limits.kill_senders:
+            return KILL, {}, None
         if prompt.startswith("!bad"):
             return 400, {}, {"error": {"message": f"the server refuses {prompt!r}"}}
         prompt_tokens = math.ceil(len(prompt) / 4)

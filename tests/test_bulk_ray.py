@@ -65,6 +65,30 @@ def test_two_workers_share_one_limit_and_complete(cluster: Any, tmp_path: Path) 
     assert answered == {f"answer to row {i}" for i in range(160) if i != 7}
 
 
+def test_a_row_that_kills_its_worker_is_recorded_and_the_others_answered(
+    cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from omniinfer.bulk.ray import run_on_ray
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"prompt": f"row {i}"}) + "\n" for i in range(60)))
+    out = tmp_path / "out.jsonl"
+    # The server SIGKILLs the process that sends "row 13" (as the OOM killer would): Ray Data's default
+    # retries such a batch forever, paying for its other rows each time.
+    with LimitedServer(Limits(rps=100, kill_senders=("row 13",))) as server:
+        summary = run_on_ray("chat", source, output=out, base_url=server.url, workers=2, quiet=True)
+        counts = server.counts
+    records = {r["id"]: r for r in (json.loads(line) for line in out.read_text().splitlines())}
+    assert sorted(records) == list(range(60))  # every row, once
+    assert records[13]["error_type"] == "WorkerDied" and "--resume sends it again" in records[13]["error"]
+    wrong = {i: r["error"] for i, r in records.items() if i != 13 and r["text"] != f"answer to row {i}"}
+    assert wrong == {}
+    assert summary.succeeded == 59 and summary.failed == 1 and summary.exit_code == 1
+    assert counts.killed == 2  # with its batch, then alone: never again
+    assert max(counts.answered.values()) <= 2  # the lost batch's other rows were paid for twice at most
+    assert "omniinfer" not in capsys.readouterr().err  # quiet: the lost batch told only by its row's record
+
+
 def test_mapper_in_a_users_own_pipeline(cluster: Any) -> None:
     from omniinfer.bulk import BulkOptions
     from omniinfer.bulk.ray import Mapper, limiter_name

@@ -176,7 +176,7 @@ class Engine:
         if input_tokens is not None or output_tokens is not None:
             self.limiter.settle(estimate, (input_tokens or 0) + (output_tokens or 0))
         await self._record(
-            _row_record(
+            row_record(
                 row_id,
                 result=data,
                 text=text,
@@ -218,7 +218,7 @@ class Engine:
         self.progress.row(record, counters)
 
 
-def _row_record(
+def row_record(
     row_id: Any,
     *,
     result: Any = None,
@@ -254,7 +254,7 @@ def _row_record(
 
 def _failure(row_id: Any, error: BaseException, attempts: int, latency: float | None) -> dict[str, Any]:
     http = error if isinstance(error, InferenceHTTPError) else None
-    return _row_record(
+    return row_record(
         row_id,
         error=str(error) or type(error).__name__,
         error_type=type(error).__name__,

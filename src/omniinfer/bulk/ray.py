@@ -18,15 +18,18 @@ import hashlib
 import logging
 import os
 import re
+import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from omniinfer._core import jsonutil
 from omniinfer._core.optional import require
 from omniinfer.bulk import loops
-from omniinfer.bulk.engine import Engine
+from omniinfer.bulk.engine import Engine, row_record
 from omniinfer.bulk.job import BulkOptions, BulkSummary, prepare, summarize
 from omniinfer.bulk.pacing import Concurrency, RateState
 from omniinfer.bulk.tasks import bind, task_id
@@ -37,6 +40,9 @@ NAMESPACE = "omniinfer"
 WINDOW_ROWS = 20_000  # rows handed to Ray Data at once by run_on_ray: bounds the driver's memory
 LEASE_SECONDS = 0.05  # a lease holds about this long's worth of requests at the capped rate
 RAY_DATA_PROGRESS_LOGGER = "ray.data._internal.progress"  # where Ray Data says its progress bars are off
+# Where Ray Data reports a block it dropped (a failed task, with max_errored_blocks allowing it).
+RAY_DATA_BLOCK_ERRORS_LOGGER = "ray.data._internal.execution.streaming_executor_state"
+REASON_CHARS = 160  # of a lost batch's error, in the notice and in its rows' records
 
 
 def _ray() -> Any:
@@ -302,20 +308,9 @@ def run_on_ray(
             "limiter": name,
             **{key: getattr(job, key) for key in BulkOptions.__dataclass_fields__ if key not in ("resume", "quiet")},
         }
-        for window in _windows(prepared, job, done, counters, progress):
-            dataset = ray.data.from_items(window).map_batches(
-                Mapper,
-                fn_constructor_kwargs=kwargs,
-                **_actor_pool(ray, workers),
-                batch_size=max(1, min(256, len(window) // workers or 1)),
-                batch_format="pyarrow",
-                num_cpus=0.5,
-            )
-            for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
-                for record in batch.to_pylist():
-                    record["id"] = jsonutil.loads(record["id"])
-                    if record["result"] is not None:
-                        record["result"] = jsonutil.loads(record["result"])
+        with _lost_batches_dropped(ray) as lost:
+            for window in _windows(prepared, job, done, counters, progress):
+                for record in _window_records(ray, window, kwargs, workers, lost, job.quiet):
                     _count(counters, record)
                     sink.write(record)
                     progress.row(record, counters)
@@ -329,6 +324,101 @@ def run_on_ray(
         if started_ray:
             ray.shutdown()
     return summarize(prepared.task, str(output), counters, rate_limited, time.monotonic() - started)
+
+
+def _window_records(
+    ray: Any, window: list[dict[str, Any]], kwargs: dict[str, Any], workers: int, lost: LostBatches, quiet: bool
+) -> Iterator[dict[str, Any]]:
+    """The records of a window's rows, each row's exactly once.
+
+    A batch whose worker dies (the OOM killer, a crash in native code) is not retried by Ray: Ray
+    Data's default would send it again, forever, and a row that kills its worker every time would
+    hold the job in that loop, paying for the batch's other rows on each turn. Such a batch comes
+    back as a dropped block (with the batches queued on the same actor); their rows are run once more,
+    one row per batch and one batch per actor at a time, so that only the row that kills its worker
+    is lost. A row whose worker dies again is recorded as failed (`WorkerDied`),
+    and `--resume` sends it again."""
+    pending = {_wire_id(row[ID_COLUMN]): row for row in window}
+    for batch_size in (max(1, min(256, len(window) // workers or 1)), 1):
+        if not pending:
+            return
+        if batch_size == 1 and not quiet:
+            print(
+                f"omniinfer: a Ray worker died with a batch ({lost.reason}): its {len(pending)} rows "
+                "go again, one at a time",
+                file=sys.stderr,
+                flush=True,
+            )
+        with warnings.catch_warnings():
+            # Ray 2.60 deprecates the remote arguments given as keywords, but names no parameter for
+            # this one yet.
+            warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated", category=Warning)
+            dataset = ray.data.from_items(list(pending.values())).map_batches(
+                Mapper,
+                fn_constructor_kwargs=kwargs,
+                **_actor_pool(ray, workers, one_task_each=batch_size == 1),
+                batch_size=batch_size,
+                batch_format="pyarrow",
+                num_cpus=0.5,
+                max_task_retries=0,
+            )
+        for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
+            for record in batch.to_pylist():
+                if pending.pop(record["id"], None) is None:
+                    continue  # not a row still waiting for its record (none is expected: a guard)
+                record["id"] = jsonutil.loads(record["id"])
+                if record["result"] is not None:
+                    record["result"] = jsonutil.loads(record["result"])
+                yield record
+    for row in pending.values():
+        yield row_record(
+            row[ID_COLUMN],
+            error=f"The Ray worker running this row died, twice ({lost.reason}); its request may have been "
+            "sent. --resume sends it again.",
+            error_type="WorkerDied",
+        )
+
+
+def _wire_id(row_id: Any) -> str:
+    """A row's id as the Mappers send it back (JSON text)."""
+    return jsonutil.dumps(row_id).decode()
+
+
+class LostBatches(logging.Filter):
+    """Takes Ray Data's report of a dropped block (an error with its traceback, on stderr even with
+    --quiet) and keeps its reason for the rows' records, which say what happened to them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason = "reason unknown"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "max_errored_blocks" not in record.getMessage() or "Ignoring" not in record.getMessage():
+            return True
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            first_line = (str(error).splitlines() or [""])[0]
+            if len(first_line) > REASON_CHARS:
+                first_line = first_line[: REASON_CHARS - 3] + "..."
+            self.reason = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
+        return False
+
+
+@contextmanager
+def _lost_batches_dropped(ray: Any) -> Iterator[LostBatches]:
+    """While the job runs: Ray Data drops a block whose task failed (rather than failing the whole
+    dataset), and its report of it goes to a LostBatches. Both are put back as they were after."""
+    context = ray.data.DataContext.get_current()
+    before = context.max_errored_blocks
+    context.max_errored_blocks = -1  # datasets copy the context when made: set before any is made
+    lost = LostBatches()
+    reporter = logging.getLogger(RAY_DATA_BLOCK_ERRORS_LOGGER)
+    reporter.addFilter(lost)
+    try:
+        yield lost
+    finally:
+        reporter.removeFilter(lost)
+        context.max_errored_blocks = before
 
 
 def _quiet_ray_data(ray: Any, quiet: bool) -> None:
@@ -351,9 +441,13 @@ def _not_bars_off(record: logging.LogRecord) -> bool:
     return not record.getMessage().startswith("Progress bars disabled")
 
 
-def _actor_pool(ray: Any, workers: int) -> dict[str, Any]:
+def _actor_pool(ray: Any, workers: int, one_task_each: bool = False) -> dict[str, Any]:
     """map_batches' arguments for a pool of `workers` actors. Ray 2.9 to 2.50 deprecate `compute` for
-    `concurrency`; Ray 2.51 deprecates `concurrency` for `compute` (each logs a warning on the other)."""
+    `concurrency`; Ray 2.51 deprecates `concurrency` for `compute` (each logs a warning on the other).
+    `one_task_each`: an actor holds only the batch it runs, none queued behind it (a queued batch
+    dies with its actor)."""
+    if one_task_each:
+        return {"compute": ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1)}
     match = re.match(r"(\d+)\.(\d+)", ray.__version__)
     if match is not None and (int(match[1]), int(match[2])) < (2, 51):
         return {"concurrency": workers}
