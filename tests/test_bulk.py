@@ -192,6 +192,33 @@ def test_kill_9_halfway_then_resume_sends_only_unanswered_rows(server: LimitedSe
             assert times <= 2, prompt  # at most: answered as the process died, and again now
 
 
+@pytest.mark.parametrize("server", [Limits(rps=40)], indirect=True)
+def test_ctrl_c_says_where_the_answers_are_and_resume_finishes(server: LimitedServer, tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(150))
+    out = tmp_path / "out.parquet"
+    journal = tmp_path / "out.parquet.partial.jsonl"
+    args = ["bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url]
+    process = subprocess.Popen([*OMNIINFER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not journal.exists() or journal.read_bytes().count(b"\n") < 40):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130
+    assert f"the rows answered so far are in {journal}" in stderr and "--resume" in stderr
+    assert not out.exists()  # the Parquet file is made when every row has its record
+    resumed = cli(*args, "--resume", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    import pyarrow.parquet as pq
+
+    assert sorted(r["id"] for r in pq.read_table(out).to_pylist()) == list(range(150))
+    assert server.counts.duplicates() == {}  # Ctrl+C lost no answer: none was paid for twice
+
+
 def test_parquet_and_csv_in_parquet_out_with_resume(server: LimitedServer, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omniinfer.cli.chat import UsageError
@@ -115,6 +116,21 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             summary = omniinfer.bulk.run(args.task, args.input, output=args.output, **options)
     except BulkUsageError as exc:
         raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        if options["quiet"]:
+            raise
+        raise KeyboardInterrupt(f"omniinfer bulk: {_interrupted(args.output)}") from None
     if not options["quiet"]:
         print(f"omniinfer bulk: {summary}", file=sys.stderr, flush=True)
     return int(summary.exit_code)
+
+
+def _interrupted(output: str) -> str:
+    """What Ctrl+C leaves, and how to go on."""
+    from omniinfer.bulk.readers import file_format
+
+    kept = output + ".partial.jsonl" if file_format(Path(output), "output") == "parquet" else output
+    return (
+        f"interrupted; the rows answered so far are in {kept}. "
+        "Run the same command (with --resume) to send only the others."
+    )

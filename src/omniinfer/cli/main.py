@@ -83,8 +83,10 @@ def _guarded(parser: argparse.ArgumentParser, args: argparse.Namespace, reporter
     except ImportError as exc:  # an optional dependency is missing: the message says what to install
         _fail(str(exc))
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(file=sys.stderr)  # ends the line the terminal's ^C is on
+        if str(exc):  # what the command says the interrupt left behind
+            print(exc, file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
         _silence_stdout()
