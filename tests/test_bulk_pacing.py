@@ -81,19 +81,40 @@ def test_server_token_budget() -> None:
     assert state.blocked_for(0.0) == pytest.approx(2.0)  # 30 > 25: wait for the reset
 
 
-def test_aimd_grows_on_clean_saturated_windows_and_halves_on_overload() -> None:
+def test_slow_start_doubles_each_round_trip_until_answers_slow_down() -> None:
     control = Concurrency(None, start=8)
     for _ in range(8):
+        control.success(0.5, saturated=True)  # one round trip of clean answers
+    assert control.limit == 16 and control.slow_start
+    for _ in range(16):
+        control.success(0.5, saturated=True)
+    assert control.limit == 32
+    control.success(3.0, saturated=True)  # answers slow down: the server queues
+    assert control.limit == 32 and not control.slow_start
+    for _ in range(32):
+        control.success(0.5, saturated=True)
+    assert control.limit == 37  # from now on an eighth per round trip
+    capped = Concurrency(None, start=8, maximum=12)
+    for _ in range(50):
+        capped.success(0.5, saturated=True)
+    assert capped.limit == 12 and not capped.slow_start
+
+
+def test_aimd_grows_on_clean_saturated_windows_and_halves_on_overload() -> None:
+    control = Concurrency(None, start=8)
+    control.overloaded(now=1.0)  # a 429 at once: no slow start, 8 -> 4
+    assert control.limit == 4 and not control.slow_start
+    for _ in range(4):
         control.success(0.01, saturated=True)
-    assert control.limit == 10
+    assert control.limit == 5
     for _ in range(100):
         control.success(0.01, saturated=False)  # slots to spare: no reason to grow
-    assert control.limit == 10
+    assert control.limit == 5
     control.overloaded(now=5.0)
     control.overloaded(now=5.1)  # the same burst of 429s: one cut
-    assert control.limit == 5
-    control.overloaded(now=6.0)
     assert control.limit == 2
+    control.overloaded(now=6.0)
+    assert control.limit == 1
     fixed = Concurrency(4)
     fixed.overloaded(now=1.0)
     fixed.success(0.01)

@@ -90,6 +90,9 @@ class Engine:
         self._done: set[Any] = set()
         self._exhausted = False
         self._running = 0  # workers not yet leaving (the task set also holds those finishing)
+        # Workers waiting for the limiter. They do not count as busy: when the rate limit is what
+        # holds requests back, more of them in flight would gain nothing.
+        self._pacing = 0
 
     async def run(self, rows: Iterator[tuple[Any, Mapping[str, Any]]], done: set[Any]) -> Counters:
         """Process every row whose id is not in `done`; returns when all records are emitted.
@@ -148,30 +151,35 @@ class Engine:
         estimate = self.binder.estimate_tokens(value, kwargs)
         attempts = 0
         while True:
-            seq = await self.limiter.acquire(estimate)
+            self._pacing += 1
+            try:
+                seq = await self.limiter.acquire(estimate)
+            finally:
+                self._pacing -= 1
             attempts += 1
             self.counters.requests += 1
             sent = time.perf_counter()
             try:
                 result = await self._method(value, **kwargs)
-            except InferenceError as exc:
-                wait = self._retry_wait(exc, seq, attempts)
-                if wait is None:
-                    await self._record(_failure(row_id, exc, attempts, time.perf_counter() - sent))
-                    return
-                self.counters.retries += 1
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                continue
-            except Exception as exc:  # bad input the client refused (a missing file...), or a surprise
-                await self._record(_failure(row_id, exc, attempts, time.perf_counter() - sent))
+            except Exception as exc:
+                failed = exc
+            else:
+                break
+            if not isinstance(failed, InferenceError):  # input the client refused (a missing file), a surprise
+                await self._record(_failure(row_id, failed, attempts, time.perf_counter() - sent))
                 return
-            break
+            wait = self._retry_wait(failed, seq, attempts)
+            if wait is None:
+                await self._record(_failure(row_id, failed, attempts, time.perf_counter() - sent))
+                return
+            self.counters.retries += 1
+            if wait > 0:
+                await asyncio.sleep(wait)
         latency = time.perf_counter() - sent
         meta = last_response_meta()
         if meta is not None:
             self.limiter.observe(seq, meta.headers)
-        self.concurrency.success(latency, self._running >= self.concurrency.limit)
+        self.concurrency.success(latency, self._running - self._pacing >= self.concurrency.limit)
         data, text, input_tokens, output_tokens = result_fields(self.binder.task, result)
         if input_tokens is not None or output_tokens is not None:
             self.limiter.settle(estimate, (input_tokens or 0) + (output_tokens or 0))

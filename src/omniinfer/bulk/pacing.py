@@ -197,9 +197,15 @@ class RateState:
 
 
 class Concurrency:
-    """Adaptive (AIMD) or fixed number of requests in flight."""
+    """Adaptive or fixed number of requests in flight.
 
-    __slots__ = ("_best_latency", "_clean", "_last_cut", "adaptive", "limit", "maximum", "minimum")
+    Adaptive: a slow start, then additive increase and multiplicative decrease. From `start`, every
+    clean answer adds one more in flight (the number doubles each round trip), until answers slow
+    down, a 429 or an overload answer comes, or the maximum is reached; from then on it grows by an
+    eighth per round of clean answers and halves on overload. Model calls last seconds: at 12% a round
+    trip from 8, 256 in flight would take 29 round trips; doubling takes 5."""
+
+    __slots__ = ("_best_latency", "_clean", "_last_cut", "adaptive", "limit", "maximum", "minimum", "slow_start")
 
     def __init__(
         self, fixed: int | None, *, start: int = 8, minimum: int = 1, maximum: int = DEFAULT_MAX_CONNECTIONS
@@ -209,6 +215,7 @@ class Concurrency:
         self.adaptive = fixed is None
         self.limit = fixed if fixed is not None else start
         self.minimum, self.maximum = minimum, maximum
+        self.slow_start = self.adaptive
         self._clean = 0
         self._best_latency = math.inf
         self._last_cut = -math.inf
@@ -220,8 +227,13 @@ class Concurrency:
         self._best_latency = min(self._best_latency, latency)
         if latency > 4 * self._best_latency + 0.05:  # answers slow down: the server is queueing, hold
             self._clean = 0
+            self.slow_start = False
             return
         if not saturated:
+            return
+        if self.slow_start:
+            self.limit = min(self.maximum, self.limit + 1)
+            self.slow_start = self.limit < self.maximum
             return
         self._clean += 1
         if self._clean >= self.limit:  # one whole window of clean answers: one more in flight
@@ -232,6 +244,7 @@ class Concurrency:
         """A 429 or an overload answer: halve, once per burst of such answers."""
         if not self.adaptive or now - self._last_cut < 0.5:
             return
+        self.slow_start = False
         self._last_cut = now
         self._clean = 0
         self.limit = max(self.minimum, self.limit // 2)
