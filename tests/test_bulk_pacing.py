@@ -71,6 +71,20 @@ def test_server_budget_counts_requests_sent_after_the_observed_answer() -> None:
     assert state.blocked_for(0.7) == 0.0
 
 
+def test_requests_are_numbered_in_the_order_they_leave() -> None:
+    # The server counts requests in the order they reach it. A request that waited (a pause, a cap)
+    # may leave after one that asked later, so numbers are given when leaving, not when asking.
+    state = RateState(None, None, 0.0)
+    assert state.charge(1, 0.0, 0.0) == 0.0  # A asks, and waits for some other reason: no number yet
+    b = state.number(1, 0.0)  # B, asking later, leaves first
+    a = state.number(1, 0.0)  # then A
+    assert (b, a) == (0, 1)
+    # The answer to B says one request remains: A, sent after B, took it. (Numbered when asking, A
+    # would have been 0 and B 1, and the last request of the window would look free.)
+    state.observe(b, {"x-ratelimit-remaining-requests": "1", "x-ratelimit-reset-requests": "1s"}, 0.0)
+    assert state.blocked_for(0.0) == pytest.approx(1.0)
+
+
 def test_server_token_budget() -> None:
     state = RateState(None, None, 0.0)
     first, _ = state.reserve(1, 10.0, 0.0)

@@ -38,11 +38,13 @@ class LocalLimiter:
         self.state = RateState(rpm, tpm, time.monotonic())
 
     async def acquire(self, tokens: float) -> int:
-        seq, wait = self.state.reserve(1, tokens, time.monotonic())
+        state = self.state
+        now = time.monotonic()
+        wait = max(state.charge(1, tokens, now), state.blocked_for(now))
         while wait > 0:  # a pause may start, or a server window close, while we sleep: look again
             await asyncio.sleep(wait)
-            wait = self.state.blocked_for(time.monotonic())
-        return seq
+            wait = state.blocked_for(time.monotonic())
+        return state.number(1, tokens)
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
         self.state.observe(seq, headers, time.monotonic())

@@ -123,18 +123,29 @@ class RateState:
         self._sent_tokens: list[float] = [0.0]
 
     def reserve(self, requests: int, tokens: float, now: float) -> tuple[int, float]:
-        """Take `requests` requests and `tokens` tokens: the first sequence number, and how long to wait
-        before the first may leave. Waiting again on `blocked_for` after that sleep catches pauses that
-        started meanwhile."""
+        """Take `requests` requests and `tokens` tokens (a lease): the first sequence number, and how long
+        to wait before the first may leave. Waiting again on `blocked_for` after that sleep catches
+        pauses that started meanwhile."""
+        wait = self.charge(requests, tokens, now)
+        return self.number(requests, tokens), max(wait, self.blocked_for(now))
+
+    def charge(self, requests: int, tokens: float, now: float) -> float:
+        """Take `requests` and `tokens` from the client caps: seconds until they allow them to leave."""
         wait = 0.0
         if self.requests is not None:
-            wait = max(wait, self.requests.reserve(requests, now))
+            wait = self.requests.reserve(requests, now)
         if self.tokens is not None:  # even a request of ~0 tokens waits out the debt
             wait = max(wait, self.tokens.reserve(tokens, now))
+        return wait
+
+    def number(self, requests: int, tokens: float) -> int:
+        """The sequence numbers of `requests` leaving now (the first one). The server's budget is
+        counted in this order, so a request is numbered when it leaves, not when it starts waiting:
+        waiters released together (a pause ending) may leave in any order."""
         first = self._next_seq
         self._next_seq += requests
         self._note_tokens(requests, tokens)
-        return first, max(wait, self.blocked_for(now))
+        return first
 
     def blocked_for(self, now: float) -> float:
         """Seconds until a shared pause ends or the server's budget is back (0 when free to send)."""
