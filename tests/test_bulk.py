@@ -219,6 +219,51 @@ def test_ctrl_c_says_where_the_answers_are_and_resume_finishes(server: LimitedSe
     assert server.counts.duplicates() == {}  # Ctrl+C lost no answer: none was paid for twice
 
 
+def test_a_job_whose_rows_all_fail_the_same_way_stops_and_resumes(server: LimitedServer, tmp_path: Path) -> None:
+    import socket
+
+    from omniinfer.bulk.stopping import SAME_FAILURES_TO_STOP
+
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(200))
+    out = tmp_path / "out.jsonl"
+    with socket.socket() as closed:  # bound, never listening: every connection is refused
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+        args = ["bulk", "chat", "--input", str(source), "--output", str(out), "--max-retries", "1", "--quiet"]
+        stopped = cli(*args, "--base-url", dead)
+    assert stopped.returncode == 1
+    assert f"the last {SAME_FAILURES_TO_STOP} rows sent all failed with InferenceConnectionError" in stopped.stderr
+    assert f"Answers so far: {out}" in stopped.stderr
+    failed = read_jsonl(out)
+    # Stopped early: the rows in flight when the streak was reached are recorded too, no more.
+    assert SAME_FAILURES_TO_STOP <= len(failed) < 100
+    assert all(r["error_type"] == "InferenceConnectionError" and r["attempts"] == 2 for r in failed)
+    resumed = cli(*args, "--base-url", server.url, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(r["id"] for r in read_jsonl(out)) == list(range(200))  # failed rows were sent again
+
+
+def test_the_failure_streak_counts_only_the_same_failure_of_sent_rows() -> None:
+    from omniinfer.bulk.stopping import FailureStreak, JobStopped
+
+    def record(error: str | None, kind: str = "InferenceHTTPError", status: int | None = 500, attempts: int = 3) -> Any:
+        return {"error": error, "error_type": kind, "status_code": status, "attempts": attempts}
+
+    streak = FailureStreak(limit=3)
+    streak.settled(record("boom"))
+    streak.settled(record("boom"))
+    streak.settled(record(None))  # an answer in between: the streak starts over
+    streak.settled(record("boom"))
+    streak.settled(record("bad input", "ValueError", None, attempts=0))  # never sent: says nothing
+    streak.settled(record("boom"))
+    streak.settled(record("other", status=503))  # another failure: starts over
+    streak.settled(record("other", status=503))
+    with pytest.raises(JobStopped) as stopped:
+        streak.settled(record("other", status=503))
+    assert (stopped.value.rows, stopped.value.status_code) == (3, 503)
+    assert "InferenceHTTPError (status 503): other" in str(stopped.value)
+
+
 def test_parquet_and_csv_in_parquet_out_with_resume(server: LimitedServer, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

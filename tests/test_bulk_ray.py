@@ -89,6 +89,28 @@ def test_a_row_that_kills_its_worker_is_recorded_and_the_others_answered(
     assert "omniinfer" not in capsys.readouterr().err  # quiet: the lost batch told only by its row's record
 
 
+def test_a_job_whose_rows_all_fail_the_same_way_stops_on_ray_too(cluster: Any, tmp_path: Path) -> None:
+    import socket
+
+    from omniinfer.bulk.ray import run_on_ray
+    from omniinfer.bulk.stopping import SAME_FAILURES_TO_STOP, JobStopped
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"prompt": f"row {i}"}) + "\n" for i in range(400)))
+    out = tmp_path / "out.jsonl"
+    before = _named_actors(cluster)
+    with socket.socket() as closed:  # bound, never listening: every connection is refused
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+        with pytest.raises(JobStopped) as stopped:
+            run_on_ray("chat", source, output=out, base_url=dead, workers=2, max_retries=0, quiet=True)
+    assert stopped.value.error_type == "InferenceConnectionError"
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == SAME_FAILURES_TO_STOP  # the driver stopped at the streak, mid-batch
+    left = {name for namespace, name in _named_actors(cluster) - before if namespace == "omniinfer"}
+    assert left == set()  # its limiter actor went with it
+
+
 def test_mapper_in_a_users_own_pipeline(cluster: Any) -> None:
     from omniinfer.bulk import BulkOptions
     from omniinfer.bulk.ray import Mapper, limiter_name

@@ -19,9 +19,20 @@ from typing import Any
 
 from omniinfer.bulk import loops
 from omniinfer.bulk.job import BulkOptions, BulkSummary, Rows, iterate, run_to_file
+from omniinfer.bulk.stopping import JobStopped
 from omniinfer.bulk.tasks import TASKS, BulkUsageError
 
-__all__ = ["TASKS", "BulkOptions", "BulkSummary", "BulkUsageError", "aresults", "arun", "results", "run"]
+__all__ = [
+    "TASKS",
+    "BulkOptions",
+    "BulkSummary",
+    "BulkUsageError",
+    "JobStopped",
+    "aresults",
+    "arun",
+    "results",
+    "run",
+]
 
 
 def _options(options: dict[str, Any]) -> BulkOptions:
@@ -33,7 +44,8 @@ def _options(options: dict[str, Any]) -> BulkOptions:
 
 def run(task: str, rows_or_path: Rows, *, output: str | os.PathLike[str], **options: Any) -> BulkSummary:
     """Run `task` over every row, writing one output row per input row to `output` (.jsonl or .parquet).
-    Returns a `BulkSummary`; a failed row is in the output with its error, never raised."""
+    Returns a `BulkSummary`; a failed row is in the output with its error, never raised. Raises
+    JobStopped when 25 rows in a row fail the same way (the server is down, the token refused...)."""
     _no_running_loop("run", "arun")
     return loops.run(arun(task, rows_or_path, output=output, **options))
 

@@ -21,6 +21,7 @@ from omniinfer._core.retry import is_retryable, server_wait
 from omniinfer.bulk.limiter import Limiter
 from omniinfer.bulk.pacing import Concurrency
 from omniinfer.bulk.readers import BAD_ROW
+from omniinfer.bulk.stopping import FailureStreak
 from omniinfer.bulk.tasks import Binder, result_fields
 from omniinfer.bulk.writers import resume_key
 from omniinfer.errors import InferenceError, InferenceHTTPError, OverloadedError
@@ -75,6 +76,7 @@ class Engine:
         max_retries: int,
         emit: Emit,
         progress: Progress | None = None,
+        streak: FailureStreak | None = None,
     ) -> None:
         self.client = client
         self.binder = binder
@@ -83,6 +85,7 @@ class Engine:
         self.max_retries = max_retries
         self.emit = emit
         self.progress = progress or Progress()
+        self.streak = streak  # stops the job when row after row fails the same way (None: never)
         self.counters = Counters()
         self._method = getattr(client, binder.method)
         self._workers: set[asyncio.Task[None]] = set()
@@ -224,6 +227,8 @@ class Engine:
         if pending is not None:
             await pending
         self.progress.row(record, counters)
+        if self.streak is not None:
+            self.streak.settled(record)  # after the record is out: a stopped job keeps it
 
 
 def row_record(

@@ -14,6 +14,7 @@ from omniinfer.bulk.engine import Counters, Engine, Progress
 from omniinfer.bulk.limiter import Limiter, LocalLimiter
 from omniinfer.bulk.pacing import Concurrency
 from omniinfer.bulk.readers import Source, open_source
+from omniinfer.bulk.stopping import FailureStreak
 from omniinfer.bulk.tasks import Binder, BulkUsageError, bind, task_id
 from omniinfer.bulk.writers import open_sink, row_key
 
@@ -179,6 +180,7 @@ async def execute(
                 max_retries=options.max_retries,
                 emit=emit,
                 progress=progress,
+                streak=FailureStreak(),
             )
             counters = await engine.run(numbered(prepared.source, options.id_column), done)
     finally:

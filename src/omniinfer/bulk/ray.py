@@ -32,6 +32,7 @@ from omniinfer.bulk import loops
 from omniinfer.bulk.engine import Engine, row_record
 from omniinfer.bulk.job import BulkOptions, BulkSummary, prepare, summarize
 from omniinfer.bulk.pacing import Concurrency, RateState
+from omniinfer.bulk.stopping import FailureStreak
 from omniinfer.bulk.tasks import bind, task_id
 from omniinfer.bulk.writers import open_sink, resume_key
 
@@ -308,12 +309,14 @@ def run_on_ray(
             "limiter": name,
             **{key: getattr(job, key) for key in BulkOptions.__dataclass_fields__ if key not in ("resume", "quiet")},
         }
+        streak = FailureStreak()  # the Mappers see batches: the stop rule sees the job's rows, here
         with _lost_batches_dropped(ray) as lost:
             for window in _windows(prepared, job, done, counters, progress):
                 for record in _window_records(ray, window, kwargs, workers, lost, job.quiet):
                     _count(counters, record)
                     sink.write(record)
                     progress.row(record, counters)
+                    streak.settled(record)
         complete = True
         rate_limited = int(ray.get(actor.stats.remote())["rate_limited"])
     finally:

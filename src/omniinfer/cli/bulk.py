@@ -92,6 +92,7 @@ def _accepted(task: str) -> set[str]:
 
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
     from omniinfer.bulk import BulkUsageError
+    from omniinfer.bulk.stopping import JobStopped
 
     if args.workers is not None and args.ray is None:
         raise UsageError("--workers needs --ray")
@@ -116,6 +117,9 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             summary = omniinfer.bulk.run(args.task, args.input, output=args.output, **options)
     except BulkUsageError as exc:
         raise UsageError(str(exc)) from None
+    except JobStopped as exc:
+        print(f"omniinfer bulk: {exc} Answers so far: {_answers_file(args.output)}", file=sys.stderr, flush=True)
+        return 1
     except KeyboardInterrupt:
         if options["quiet"]:
             raise
@@ -127,10 +131,14 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _interrupted(output: str) -> str:
     """What Ctrl+C leaves, and how to go on."""
-    from omniinfer.bulk.readers import file_format
-
-    kept = output + ".partial.jsonl" if file_format(Path(output), "output") == "parquet" else output
     return (
-        f"interrupted; the rows answered so far are in {kept}. "
+        f"interrupted; the rows answered so far are in {_answers_file(output)}. "
         "Run the same command (with --resume) to send only the others."
     )
+
+
+def _answers_file(output: str) -> str:
+    """Where an unfinished job's answers are: OUT, or a Parquet output's journal."""
+    from omniinfer.bulk.readers import file_format
+
+    return output + ".partial.jsonl" if file_format(Path(output), "output") == "parquet" else output
