@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -158,20 +158,25 @@ class Mapper:
 
     Constructor arguments: `task`, any option of `omniinfer.bulk.run` (model, provider, base_url,
     token, params, column, id_column, concurrency, rpm, tpm, max_retries, timeout), and `limiter`: the
-    name of the shared limiter actor (default: one per model/provider/limits, shared by all Mappers).
+    name of the shared limiter actor (default: one per model/provider/limits, shared by all Mappers;
+    made by the first Mapper that asks), or the handle of one made beforehand (`limiter_actor`).
     Each input row gives one output row with the fields of `omniinfer.bulk` records (`result` as JSON
     text); `id` is the `id_column` value (else the row's position in its batch).
     """
 
-    def __init__(self, task: str, limiter: str | None = None, **options: Any) -> None:
+    def __init__(self, task: str, limiter: Any = None, **options: Any) -> None:
         self.options = BulkOptions(**{"quiet": True, **options})
         self.options.check()
         self.task = task_id(task)
         self._loop = loops.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="omniinfer-mapper", daemon=True)
         self._thread.start()
-        name = limiter or limiter_name(self.options)
-        actor = limiter_actor(name, self.options.rpm, self.options.tpm, detached=True)
+        if limiter is None or isinstance(limiter, str):
+            actor = limiter_actor(
+                limiter or limiter_name(self.options), self.options.rpm, self.options.tpm, detached=True
+            )
+        else:  # a handle (run_on_ray's): never made again here, so it cannot outlive its job
+            actor = limiter
         rate = (self.options.rpm or 0) / 60
         chunk = max(1, int(rate * LEASE_SECONDS)) if rate else 16
         self.limiter = RayLimiter(actor, chunk)
@@ -306,17 +311,21 @@ def run_on_ray(
         actor = limiter_actor(name, job.rpm, job.tpm)
         kwargs = {
             "task": prepared.task,
-            "limiter": name,
+            "limiter": actor,
             **{key: getattr(job, key) for key in BulkOptions.__dataclass_fields__ if key not in ("resume", "quiet")},
         }
         streak = FailureStreak()  # the Mappers see batches: the stop rule sees the job's rows, here
         with _lost_batches_dropped(ray) as lost:
             for window in _windows(prepared, job, done, counters, progress):
-                for record in _window_records(ray, window, kwargs, workers, lost, job.quiet):
-                    _count(counters, record)
-                    sink.write(record)
-                    progress.row(record, counters)
-                    streak.settled(record)
+                records = _window_records(ray, window, kwargs, workers, lost, job.quiet)
+                try:
+                    for record in records:
+                        _count(counters, record)
+                        sink.write(record)
+                        progress.row(record, counters)
+                        streak.settled(record)
+                finally:
+                    records.close()  # a stopped job: Ray Data's execution ends now, not when collected
         complete = True
         rate_limited = int(ray.get(actor.stats.remote())["rate_limited"])
     finally:
@@ -331,7 +340,7 @@ def run_on_ray(
 
 def _window_records(
     ray: Any, window: list[dict[str, Any]], kwargs: dict[str, Any], workers: int, lost: LostBatches, quiet: bool
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """The records of a window's rows, each row's exactly once.
 
     A batch whose worker dies (the OOM killer, a crash in native code) is not retried by Ray: Ray
@@ -339,9 +348,15 @@ def _window_records(
     hold the job in that loop, paying for the batch's other rows on each turn. Such a batch comes
     back as a dropped block (with the batches queued on the same actor); their rows are run once more,
     one row per batch and one batch per actor at a time, so that only the row that kills its worker
-    is lost. A row whose worker dies again is recorded as failed (`WorkerDied`),
-    and `--resume` sends it again."""
-    pending = {_wire_id(row[ID_COLUMN]): row for row in window}
+    is lost. A row whose worker dies again is recorded as failed (`WorkerDied`), and `--resume` sends
+    it again.
+
+    Rows travel with their position in the window as their id (two rows may share an id), which
+    the records bring back; the driver puts the row's own id back."""
+    ids = [row[ID_COLUMN] for row in window]
+    for position, row in enumerate(window):
+        row[ID_COLUMN] = position
+    pending = dict(enumerate(window))
     for batch_size in (max(1, min(256, len(window) // workers or 1)), 1):
         if not pending:
             return
@@ -367,24 +382,20 @@ def _window_records(
             )
         for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
             for record in batch.to_pylist():
-                if pending.pop(record["id"], None) is None:
+                position = jsonutil.loads(record["id"])
+                if pending.pop(position, None) is None:
                     continue  # not a row still waiting for its record (none is expected: a guard)
-                record["id"] = jsonutil.loads(record["id"])
+                record["id"] = ids[position]
                 if record["result"] is not None:
                     record["result"] = jsonutil.loads(record["result"])
                 yield record
-    for row in pending.values():
+    for position in pending:
         yield row_record(
-            row[ID_COLUMN],
+            ids[position],
             error=f"The Ray worker running this row died, twice ({lost.reason}); its request may have been "
             "sent. --resume sends it again.",
             error_type="WorkerDied",
         )
-
-
-def _wire_id(row_id: Any) -> str:
-    """A row's id as the Mappers send it back (JSON text)."""
-    return jsonutil.dumps(row_id).decode()
 
 
 class LostBatches(logging.Filter):
