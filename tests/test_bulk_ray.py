@@ -84,8 +84,8 @@ def test_a_row_that_kills_its_worker_is_recorded_and_the_others_answered(
     wrong = {i: r["error"] for i, r in records.items() if i != 13 and r["text"] != f"answer to row {i}"}
     assert wrong == {}
     assert summary.succeeded == 59 and summary.failed == 1 and summary.exit_code == 1
-    assert counts.killed == 2  # with its batch, then alone: never again
-    assert max(counts.answered.values()) <= 2  # the lost batch's other rows were paid for twice at most
+    assert counts.killed == 3  # in its batch of 30, in one of 16, then alone: never again
+    assert max(counts.answered.values()) <= 3  # the lost batches' other rows were paid for 3 times at most
     assert "omniinfer" not in capsys.readouterr().err  # quiet: the lost batch told only by its row's record
 
 

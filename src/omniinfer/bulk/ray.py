@@ -44,6 +44,7 @@ RAY_DATA_PROGRESS_LOGGER = "ray.data._internal.progress"  # where Ray Data says 
 # Where Ray Data reports a block it dropped (a failed task, with max_errored_blocks allowing it).
 RAY_DATA_BLOCK_ERRORS_LOGGER = "ray.data._internal.execution.streaming_executor_state"
 REASON_CHARS = 160  # of a lost batch's error, in the notice and in its rows' records
+REBATCH_ROWS = 16  # the rows of a lost batch go again in batches this big, then those lost again one by one
 
 
 def _ray() -> Any:
@@ -346,10 +347,10 @@ def _window_records(
     A batch whose worker dies (the OOM killer, a crash in native code) is not retried by Ray: Ray
     Data's default would send it again, forever, and a row that kills its worker every time would
     hold the job in that loop, paying for the batch's other rows on each turn. Such a batch comes
-    back as a dropped block (with the batches queued on the same actor); their rows are run once more,
-    one row per batch and one batch per actor at a time, so that only the row that kills its worker
-    is lost. A row whose worker dies again is recorded as failed (`WorkerDied`), and `--resume` sends
-    it again.
+    back as a dropped block (with the batches queued on the same actor). Its rows go again in batches
+    of REBATCH_ROWS, then the rows lost again go one by one, each time one batch per actor (none
+    queued behind it): the row that kills its worker is found, and the others are answered. A row
+    whose worker died every time is recorded as failed (`WorkerDied`); `--resume` sends it again.
 
     Rows travel with their position in the window as their id (two rows may share an id), which
     the records bring back; the driver puts the row's own id back."""
@@ -357,13 +358,15 @@ def _window_records(
     for position, row in enumerate(window):
         row[ID_COLUMN] = position
     pending = dict(enumerate(window))
-    for batch_size in (max(1, min(256, len(window) // workers or 1)), 1):
+    first = max(1, min(256, len(window) // workers or 1))
+    sizes = sorted({first, min(first, REBATCH_ROWS), 1}, reverse=True)
+    for attempt, batch_size in enumerate(sizes):
         if not pending:
             return
-        if batch_size == 1 and not quiet:
+        if attempt and not quiet:
             print(
-                f"omniinfer: a Ray worker died with a batch ({lost.reason}): its {len(pending)} rows "
-                "go again, one at a time",
+                f"omniinfer: a Ray worker died with a batch ({lost.reason}): its {len(pending)} rows go "
+                f"again, {batch_size} at a time",
                 file=sys.stderr,
                 flush=True,
             )
@@ -374,7 +377,7 @@ def _window_records(
             dataset = ray.data.from_items(list(pending.values())).map_batches(
                 Mapper,
                 fn_constructor_kwargs=kwargs,
-                **_actor_pool(ray, workers, one_task_each=batch_size == 1),
+                **_actor_pool(ray, workers, one_task_each=attempt > 0),
                 batch_size=batch_size,
                 batch_format="pyarrow",
                 num_cpus=0.5,
@@ -392,8 +395,8 @@ def _window_records(
     for position in pending:
         yield row_record(
             ids[position],
-            error=f"The Ray worker running this row died, twice ({lost.reason}); its request may have been "
-            "sent. --resume sends it again.",
+            error=f"The Ray worker running this row died each of the {len(sizes)} times it was tried "
+            f"({lost.reason}); its request may have been sent. --resume sends it again.",
             error_type="WorkerDied",
         )
 
