@@ -303,6 +303,21 @@ def test_results_iterate_in_memory_and_async(server: LimitedServer) -> None:
     assert len(asyncio.run(collect())) == 5
 
 
+def test_dataframes_and_arrow_tables_give_their_rows(server: LimitedServer) -> None:
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"prompt": ["row 0", "row 1", None, "row 3"], "max_tokens": [3, None, 5, 6]})
+    table = pa.Table.from_pandas(frame)
+    for given in (frame, table, table.to_batches()[0]):
+        records = sorted(bulk.results("chat", given, base_url=server.url), key=lambda r: r["id"])
+        assert [r["id"] for r in records] == [0, 1, 2, 3], type(given)
+        assert [r["text"] for r in records] == ["answer to row 0", "answer to row 1", None, "answer to row 3"]
+        assert "'prompt' is empty" in records[2]["error"]  # a missing value (None, NaN) is missing
+        # A missing max_tokens is not sent (the server's default, 16, caps the answer at 8 tokens).
+        assert [r["output_tokens"] for r in records] == [3, 8, None, 6], type(given)
+
+
 def test_line_progress_when_stderr_is_not_a_terminal(
     server: LimitedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

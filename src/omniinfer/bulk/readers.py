@@ -45,7 +45,8 @@ class Source:
 
 
 def open_source(given: str | os.PathLike[str] | Iterable[Mapping[str, Any]], *, count: bool = False) -> Source:
-    """A source for a path (str or Path) or for rows in memory (a list, a generator, a dataset)."""
+    """A source for a path (str or Path) or for rows in memory: a list, a generator, a Hugging Face
+    dataset, a pandas or Polars DataFrame, a pyarrow Table or RecordBatch."""
     if isinstance(given, (str, os.PathLike)):
         path = Path(given)
         kind = file_format(path, "input")
@@ -55,6 +56,9 @@ def open_source(given: str | os.PathLike[str] | Iterable[Mapping[str, Any]], *, 
         if count and source.total is None:
             source.total = _count_lines(path) - (1 if kind == "csv" else 0)
         return source
+    table = _table_source(given)
+    if table is not None:
+        return table
     if isinstance(given, Mapping) or not isinstance(given, Iterable):
         raise BulkUsageError(
             f"rows_or_path: expected a file path or an iterable of rows (mappings), got {type(given).__name__}"
@@ -72,6 +76,39 @@ def open_source(given: str | os.PathLike[str] | Iterable[Mapping[str, Any]], *, 
         source = Source(list(first), itertools.chain((first,), iterator))
     source.total = total
     return source
+
+
+def _table_source(given: Any) -> Source | None:
+    """The rows of a table in memory, streamed (a DataFrame iterates over its column names, a
+    pyarrow Table over its columns: neither gives rows). Told apart by what they have, so that none
+    of those libraries is imported for it. A missing value (None, NaN, pandas' NA) is None."""
+    columns = getattr(given, "columns", None)
+    if hasattr(given, "to_batches") and hasattr(given, "schema"):  # pyarrow.Table
+        rows: Iterator[Mapping[str, Any]] = (
+            row for batch in given.to_batches(max_chunksize=PARQUET_BATCH_ROWS) for row in batch.to_pylist()
+        )
+        names = list(given.schema.names)
+    elif hasattr(given, "to_pylist") and hasattr(given, "schema"):  # pyarrow.RecordBatch
+        rows, names = iter(given.to_pylist()), list(given.schema.names)
+    elif hasattr(given, "iter_rows") and columns is not None:  # polars.DataFrame
+        names = [str(name) for name in columns]
+        rows = (_present(row) for row in given.iter_rows(named=True))
+    elif hasattr(given, "itertuples") and columns is not None:  # pandas.DataFrame
+        names = [str(name) for name in columns]
+        rows = (_present(dict(zip(names, values, strict=True))) for values in given.itertuples(index=False, name=None))
+    else:
+        return None
+    source = Source(names, rows)
+    source.total = len(given)
+    return source
+
+
+def _present(row: dict[str, Any]) -> dict[str, Any]:
+    """A DataFrame row with its missing values (NaN, pandas' NA and NaT) as None."""
+    for name, value in row.items():
+        if (isinstance(value, float) and value != value) or type(value).__name__ in ("NAType", "NaTType"):
+            row[name] = None
+    return row
 
 
 def _jsonl(path: Path) -> Source:
