@@ -46,7 +46,7 @@ class Source:
 
 def open_source(given: str | os.PathLike[str] | Iterable[Mapping[str, Any]], *, count: bool = False) -> Source:
     """A source for a path (str or Path) or for rows in memory: a list, a generator, a Hugging Face
-    dataset, a pandas or Polars DataFrame, a pyarrow Table or RecordBatch."""
+    dataset, a pandas DataFrame, a pyarrow Table or RecordBatch."""
     if isinstance(given, (str, os.PathLike)):
         path = Path(given)
         kind = file_format(path, "input")
@@ -90,9 +90,6 @@ def _table_source(given: Any) -> Source | None:
         names = list(given.schema.names)
     elif hasattr(given, "to_pylist") and hasattr(given, "schema"):  # pyarrow.RecordBatch
         rows, names = iter(given.to_pylist()), list(given.schema.names)
-    elif hasattr(given, "iter_rows") and columns is not None:  # polars.DataFrame
-        names = [str(name) for name in columns]
-        rows = (_present(row) for row in given.iter_rows(named=True))
     elif hasattr(given, "itertuples") and columns is not None:  # pandas.DataFrame
         names = [str(name) for name in columns]
         rows = (_present(dict(zip(names, values, strict=True))) for values in given.itertuples(index=False, name=None))
