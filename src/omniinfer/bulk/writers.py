@@ -92,10 +92,21 @@ class JsonlSink(Sink):
             self._handle = None
 
 
+def journal_path(path: Path) -> Path:
+    """Where a Parquet output's rows go until the job ends (`OUT.parquet.partial.jsonl`)."""
+    return path.with_name(path.name + ".partial.jsonl")
+
+
+def answers_so_far(output: str | os.PathLike[str]) -> Path:
+    """Where an unfinished job's answers are: the output itself, or a Parquet output's journal."""
+    path = Path(output)
+    return journal_path(path) if file_format(path, "output") == "parquet" else path
+
+
 class ParquetSink(Sink):
     def __init__(self, path: Path, *, string_ids: bool) -> None:
         self.path = path
-        self.journal = JsonlSink(path.with_name(path.name + ".partial.jsonl"))
+        self.journal = JsonlSink(journal_path(path))
         self.string_ids = string_ids
         self._kept_from_final = False
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omniinfer.cli.chat import UsageError
@@ -118,10 +117,12 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     except BulkUsageError as exc:
         raise UsageError(str(exc)) from None
     except JobStopped as exc:
-        print(f"omniinfer bulk: {exc} Answers so far: {_answers_file(args.output)}", file=sys.stderr, flush=True)
+        from omniinfer.bulk.writers import answers_so_far
+
+        print(f"omniinfer bulk: {exc} Answers so far: {answers_so_far(args.output)}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:
-        if options["quiet"]:
+        if getattr(args, "quiet", False):
             raise
         raise KeyboardInterrupt(f"omniinfer bulk: {_interrupted(args.output)}") from None
     if not options["quiet"]:
@@ -131,14 +132,9 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _interrupted(output: str) -> str:
     """What Ctrl+C leaves, and how to go on."""
+    from omniinfer.bulk.writers import answers_so_far
+
     return (
-        f"interrupted; the rows answered so far are in {_answers_file(output)}. "
+        f"interrupted; the rows answered so far are in {answers_so_far(output)}. "
         "Run the same command (with --resume) to send only the others."
     )
-
-
-def _answers_file(output: str) -> str:
-    """Where an unfinished job's answers are: OUT, or a Parquet output's journal."""
-    from omniinfer.bulk.readers import file_format
-
-    return output + ".partial.jsonl" if file_format(Path(output), "output") == "parquet" else output
