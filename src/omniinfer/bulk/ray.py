@@ -18,7 +18,6 @@ import hashlib
 import logging
 import os
 import re
-import sys
 import threading
 import time
 import warnings
@@ -27,6 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from omniinfer._core import jsonutil
+from omniinfer._core.notices import notice, silenced
 from omniinfer._core.optional import require
 from omniinfer.bulk import loops
 from omniinfer.bulk.engine import Engine, row_record
@@ -316,9 +316,9 @@ def run_on_ray(
             **{key: getattr(job, key) for key in BulkOptions.__dataclass_fields__ if key not in ("resume", "quiet")},
         }
         streak = FailureStreak()  # the Mappers see batches: the stop rule sees the job's rows, here
-        with _lost_batches_dropped(ray) as lost:
+        with silenced(job.quiet), _lost_batches_dropped(ray) as lost:
             for window in _windows(prepared, job, done, counters, progress):
-                records = _window_records(ray, window, kwargs, workers, lost, job.quiet)
+                records = _window_records(ray, window, kwargs, workers, lost)
                 try:
                     for record in records:
                         _count(counters, record)
@@ -340,7 +340,7 @@ def run_on_ray(
 
 
 def _window_records(
-    ray: Any, window: list[dict[str, Any]], kwargs: dict[str, Any], workers: int, lost: LostBatches, quiet: bool
+    ray: Any, window: list[dict[str, Any]], kwargs: dict[str, Any], workers: int, lost: LostBatches
 ) -> Generator[dict[str, Any], None, None]:
     """The records of a window's rows, each row's exactly once.
 
@@ -363,12 +363,9 @@ def _window_records(
     for attempt, batch_size in enumerate(sizes):
         if not pending:
             return
-        if attempt and not quiet:
-            print(
-                f"omniinfer: a Ray worker died with a batch ({lost.reason}): its {len(pending)} rows go "
-                f"again, {batch_size} at a time",
-                file=sys.stderr,
-                flush=True,
+        if attempt:
+            notice(
+                f"a Ray worker died with a batch ({lost.reason}): {len(pending)} rows go again, {batch_size} a batch"
             )
         with warnings.catch_warnings():
             # Ray 2.60 deprecates the remote arguments given as keywords, but names no parameter for

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from omniinfer._core.notices import quiet
+from omniinfer._core.notices import notice, quiet
 from omniinfer._core.records import Request, Response
 from omniinfer._core.stepping import redirect_target
 from omniinfer._core.tokens import implicit_token
@@ -40,7 +40,7 @@ from omniinfer.errors import (
     InferenceError,
     InferenceTimeoutError,
 )
-from omniinfer.local.install import InstallError, home, locked, progress, write_atomically
+from omniinfer.local.install import InstallError, home, locked, write_atomically
 from omniinfer.providers import hub_offline, hub_url
 
 # `owner/name`: Hub ids are letters, digits, `-`, `_` and `.`, neither starting nor ending with `-`/`.`.
@@ -270,7 +270,7 @@ def _download(transport: Any, model: HubModel, commit: str, remote: RemoteFile, 
             return
         partial = _Partial(target.with_name(target.name + ".partial"), remote.size)
         url = f"{hub_url()}/{model.repo}/resolve/{commit}/{quote(remote.path)}"
-        progress(f"downloading {remote.path} of {model.repo} ({remote.size / 1e6:.0f} MB) into {target.parent}")
+        notice(f"downloading {remote.path} of {model.repo} ({remote.size / 1e6:.0f} MB) into {target.parent}")
         with _progress_bar(remote, partial.size) as advance:
             _fetch_into(transport, url, remote, partial, advance)
         if remote.sha256 and partial.digest.hexdigest() != remote.sha256:
@@ -280,7 +280,7 @@ def _download(transport: Any, model: HubModel, commit: str, remote: RemoteFile, 
                 f"{remote.sha256}: the download was discarded"
             )
         os.replace(partial.path, target)
-        progress(f"downloaded {target}")
+        notice(f"downloaded {target}")
 
 
 class _Partial:

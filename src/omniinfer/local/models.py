@@ -13,9 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from omniinfer._core.notices import notice
 from omniinfer.local import hub
 from omniinfer.local.catalogue import MODELS, CatalogueModel, lookup
-from omniinfer.local.install import ensure_installed, is_installed, progress
+from omniinfer.local.install import ensure_installed, is_installed
 
 Found = Path | CatalogueModel | hub.HubModel
 
@@ -67,7 +68,7 @@ def materialise(found: Found) -> Path:
 def load(path: Path, embedding: bool) -> Any:
     """A llama_cpp.Llama for the file, for generation or for embeddings."""
     llama_cpp = importlib.import_module("llama_cpp")
-    progress(f"loading {path.name}" + (" for embeddings" if embedding else ""))
+    notice(f"loading {path.name}" + (" for embeddings" if embedding else ""))
     options: dict[str, Any] = {
         "model_path": str(path),
         "n_ctx": int(os.environ.get("OMNIINFER_LOCAL_N_CTX", DEFAULT_CONTEXT)),
