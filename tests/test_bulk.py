@@ -75,6 +75,17 @@ def test_every_row_answered_or_failed_once_under_the_limits(server: LimitedServe
     assert counts.rate_limited <= 0.02 * counts.requests + 2  # paced by the server's own headers
 
 
+@pytest.mark.parametrize("server", [Limits(rps=200)], indirect=True)
+def test_a_small_job_keeps_under_the_limit_from_its_first_second(server: LimitedServer, tmp_path: Path) -> None:
+    # 500 rows at 200 requests/s: the job is mostly its start, when connection after connection
+    # opens and requests reach the server out of the order they left in. Counted as if in order,
+    # ~10% of them were refused (measured: 45-53 of 500); now a few at most.
+    summary = bulk.run("chat", prompts(500), output=tmp_path / "out.jsonl", base_url=server.url, quiet=True)
+    assert summary.succeeded == 500
+    counts = server.counts
+    assert counts.rate_limited <= 25, f"{counts.rate_limited} 429s of {counts.requests} requests"
+
+
 @pytest.mark.parametrize("server", [Limits(rps=40, headers="none", retry_after="seconds")], indirect=True)
 def test_a_429_pauses_every_request_in_flight(server: LimitedServer, tmp_path: Path) -> None:
     arrivals: list[tuple[float, int]] = []

@@ -85,6 +85,34 @@ def test_requests_are_numbered_in_the_order_they_leave() -> None:
     assert state.blocked_for(0.0) == pytest.approx(1.0)
 
 
+def test_a_request_that_may_reach_the_server_late_is_charged_until_it_lands() -> None:
+    # A worker's first request opens a connection: requests numbered after it may be counted first.
+    state = RateState(None, None, 0.0)
+    slow = state.number(1, 0.0, may_lag=True)
+    quick = state.number(1, 0.0)
+    state.observe(quick, {"x-ratelimit-remaining-requests": "1", "x-ratelimit-reset-requests": "1s"}, 0.0)
+    assert state.blocked_for(0.0) == pytest.approx(1.0)  # the one left may be the slow request's
+    state.landed(slow)  # it was answered: whatever it spent, the answers have told
+    assert state.blocked_for(0.0) == 0.0
+
+
+def test_an_older_answer_that_left_less_proves_its_request_was_counted_later() -> None:
+    state = RateState(None, None, 0.0)
+    early, late, newest = (state.number(1, 0.0) for _ in range(3))
+    state.observe(newest, {"x-ratelimit-remaining-requests": "2", "x-ratelimit-reset-requests": "800ms"}, 0.0)
+    # `early` was counted before `newest` (it left more): nothing changes.
+    state.observe(early, {"x-ratelimit-remaining-requests": "4", "x-ratelimit-reset-requests": "800ms"}, 0.0)
+    assert state.windows["requests"].remaining == 2
+    # `late` left less than `newest`: the server counted it after, so one of those 2 is gone.
+    state.observe(late, {"x-ratelimit-remaining-requests": "1", "x-ratelimit-reset-requests": "800ms"}, 0.0)
+    assert state.windows["requests"].remaining == 1
+    # An answer from an earlier window (its reset long past the newest one's) proves nothing.
+    state.observe(late, {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "10ms"}, 0.0)
+    assert state.windows["requests"].remaining == 1
+    state.number(1, 0.0)
+    assert state.blocked_for(0.0) == pytest.approx(0.8)
+
+
 def test_server_token_budget() -> None:
     state = RateState(None, None, 0.0)
     first, _ = state.reserve(1, 10.0, 0.0)

@@ -126,13 +126,15 @@ class Engine:
 
     async def _work(self) -> None:
         done, counters = self._done, self.counters
+        fresh = True  # no request sent yet: this worker's first one opens a connection of its own
         try:
             for row_id, row in self._rows:
                 if done and resume_key(row_id) in done:
                     counters.skipped += 1
                     self.progress.skipped(counters)
                     continue
-                await self._one(row_id, row)
+                if await self._one(row_id, row, fresh):
+                    fresh = False
                 limit = self.concurrency.limit
                 if self._running > limit:
                     return  # the limit was cut: this worker leaves (counted out at once, in finally)
@@ -142,7 +144,9 @@ class Engine:
         finally:
             self._running -= 1
 
-    async def _one(self, row_id: Any, row: Mapping[str, Any]) -> None:
+    async def _one(self, row_id: Any, row: Mapping[str, Any], fresh: bool = False) -> bool:
+        """Answer one row and emit its record; whether a request was sent. `fresh`: the worker has
+        sent none before, so this one waits for a new connection and may reach the server late."""
         try:
             bad = row.get(BAD_ROW)  # (a Ray batch gives every row the key, None where the row was good)
             if bad is not None:
@@ -150,13 +154,13 @@ class Engine:
             value, kwargs = self.binder.call(row)
         except (ValueError, TypeError) as exc:
             await self._record(_failure(row_id, exc, 0, None))
-            return
+            return False
         estimate = self.binder.estimate_tokens(value, kwargs)
         attempts = 0
         while True:
             self._pacing += 1
             try:
-                seq = await self.limiter.acquire(estimate)
+                seq = await self.limiter.acquire(estimate, fresh and attempts == 0)
             finally:
                 self._pacing -= 1
             attempts += 1
@@ -167,21 +171,23 @@ class Engine:
             except Exception as exc:
                 failed = exc
             else:
+                meta = last_response_meta()
+                if meta is not None:
+                    self.limiter.observe(seq, meta.headers)
                 break
+            finally:
+                self.limiter.landed(seq)
             if not isinstance(failed, InferenceError):  # input the client refused (a missing file), a surprise
                 await self._record(_failure(row_id, failed, attempts, time.perf_counter() - sent))
-                return
+                return True
             wait = self._retry_wait(failed, seq, attempts)
             if wait is None:
                 await self._record(_failure(row_id, failed, attempts, time.perf_counter() - sent))
-                return
+                return True
             self.counters.retries += 1
             if wait > 0:
                 await asyncio.sleep(wait)
         latency = time.perf_counter() - sent
-        meta = last_response_meta()
-        if meta is not None:
-            self.limiter.observe(seq, meta.headers)
         self.concurrency.success(latency, self._running - self._pacing >= self.concurrency.limit)
         data, text, input_tokens, output_tokens = result_fields(self.binder.task, result)
         if input_tokens is not None or output_tokens is not None:
@@ -201,6 +207,7 @@ class Engine:
                 output_tokens=output_tokens,
             )
         )
+        return True
 
     def _retry_wait(self, error: InferenceError, seq: int, attempts: int) -> float | None:
         """Seconds before this row's next attempt, or None to record the failure."""

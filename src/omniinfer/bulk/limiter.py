@@ -14,11 +14,16 @@ class Limiter(Protocol):
     """What the engine asks before each request and tells after each answer. The Ray limiter
     (`omniinfer.bulk.ray`) has the same shape, backed by one actor for the whole cluster."""
 
-    async def acquire(self, tokens: float) -> int:
-        """Wait until one request of about `tokens` tokens may leave; its sequence number."""
+    async def acquire(self, tokens: float, may_lag: bool = False) -> int:
+        """Wait until one request of about `tokens` tokens may leave; its sequence number. `may_lag`:
+        it may reach the server after later ones (see `RateState.number`)."""
         ...
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None: ...
+
+    def landed(self, seq: int) -> None:
+        """Request `seq` was answered or failed."""
+        ...
 
     def rate_limited(self, retry_after: float | None) -> None:
         """A 429: pause every request that shares this limiter."""
@@ -37,17 +42,20 @@ class LocalLimiter:
     def __init__(self, rpm: float | None, tpm: float | None) -> None:
         self.state = RateState(rpm, tpm, time.monotonic())
 
-    async def acquire(self, tokens: float) -> int:
+    async def acquire(self, tokens: float, may_lag: bool = False) -> int:
         state = self.state
         now = time.monotonic()
         wait = max(state.charge(1, tokens, now), state.blocked_for(now))
         while wait > 0:  # a pause may start, or a server window close, while we sleep: look again
             await asyncio.sleep(wait)
             wait = state.blocked_for(time.monotonic())
-        return state.number(1, tokens)
+        return state.number(1, tokens, may_lag=may_lag)
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
         self.state.observe(seq, headers, time.monotonic())
+
+    def landed(self, seq: int) -> None:
+        self.state.landed(seq)
 
     def rate_limited(self, retry_after: float | None) -> None:
         self.state.pause(retry_after, time.monotonic())

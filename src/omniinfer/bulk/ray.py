@@ -111,7 +111,9 @@ class RayLimiter:
         self._lock = asyncio.Lock()
         self._rate_limited = 0
 
-    async def acquire(self, tokens: float) -> int:
+    async def acquire(self, tokens: float, may_lag: bool = False) -> int:
+        # `may_lag` is not passed on: leases are numbered in chunks, ahead of the requests that use
+        # them, so the actor cannot tell which request opens a connection.
         while True:
             wait = self._paused_until - time.monotonic()
             if wait > 0:
@@ -138,6 +140,9 @@ class RayLimiter:
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
         if any(name.startswith("x-ratelimit-") for name in headers):
             self.actor.observe.remote(seq, dict(headers))
+
+    def landed(self, seq: int) -> None:
+        pass  # nothing lags at the actor (see acquire)
 
     def rate_limited(self, retry_after: float | None) -> None:
         self._rate_limited += 1
