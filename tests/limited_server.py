@@ -97,6 +97,7 @@ class LimitedServer:
         self._random = random.Random(self.limits.seed)
         self._window = (0, 0)  # (second, requests in it)
         self._token_window = (0, 0.0)
+        self._born = time.monotonic()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -120,11 +121,13 @@ class LimitedServer:
             second = math.floor(now)
             if self._window[0] != second:
                 self._window = (second, 0)
-            token_slot = math.floor(now / limits.token_window_s)
+            # Token windows start when the server does: a test knows how long the first one lasts.
+            since_start = now - self._born
+            token_slot = math.floor(since_start / limits.token_window_s)
             if self._token_window[0] != token_slot:
                 self._token_window = (token_slot, 0.0)
             reset_requests = second + 1 - now
-            reset_tokens = (token_slot + 1) * limits.token_window_s - now
+            reset_tokens = (token_slot + 1) * limits.token_window_s - since_start
             used, used_tokens = self._window[1], self._token_window[1]
             over_requests = limits.rps is not None and used + 1 > limits.rps
             over_tokens = limits.tpm is not None and used_tokens + charge > limits.tpm

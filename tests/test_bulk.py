@@ -231,6 +231,35 @@ def test_ctrl_c_says_where_the_answers_are_and_resume_finishes(server: LimitedSe
     assert server.counts.duplicates() == {}  # Ctrl+C lost no answer: none was paid for twice
 
 
+@pytest.mark.parametrize("server", [Limits(tpm=100, token_window_s=3600.0)], indirect=True)
+def test_a_job_waiting_an_hour_for_the_servers_budget_says_so(server: LimitedServer, tmp_path: Path) -> None:
+    # 100 tokens an hour: five or so rows, then the budget is gone until the window resets. The job
+    # waits (it must not send into a 429), and says so rather than looking hung.
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(20))
+    out = tmp_path / "out.jsonl"
+    args = ["bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url]
+    process = subprocess.Popen([*OMNIINFER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    told = ""
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "requests wait" not in told:
+            line = process.stderr.readline()
+            if not line:
+                break
+            told += line
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert "omniinfer: the server's rate limit is reached: requests wait" in told, told
+    assert " min " in told.split("requests wait")[1].splitlines()[0]  # the hour's rest, or a capped pause
+    assert process.returncode == 130 and "--resume" in rest
+    answered = len(read_jsonl(out))
+    assert 0 < answered < 20 and server.counts.accepted == answered
+
+
 def test_a_job_whose_rows_all_fail_the_same_way_stops_and_resumes(server: LimitedServer, tmp_path: Path) -> None:
     import socket
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from omniinfer.bulk.pacing import MAX_LAG_S, Concurrency, RateState, parse_duration, rate_limit_windows
+from omniinfer.bulk.limiter import WaitNotice
+from omniinfer.bulk.pacing import (
+    MAX_LAG_S,
+    Concurrency,
+    RateState,
+    parse_duration,
+    pause_length,
+    rate_limit_windows,
+    spoken_duration,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,6 +40,27 @@ def test_rate_limit_headers_of_openai_groq_together_cerebras() -> None:
                 "x-ratelimit-remaining-tokens-minute": "0", "x-ratelimit-reset-tokens-minute": "12.5"}  # fmt: skip
     assert rate_limit_windows(cerebras, 0.0) == {"requests": (14000, 33000.5), "tokens": (0, 12.5)}
     assert rate_limit_windows({"content-type": "application/json", "x-ratelimit-remaining": "n/a"}, 0.0) == {}
+
+
+def test_a_reset_longer_than_a_day_and_a_pause_longer_than_two_minutes_are_not_believed() -> None:
+    daily = {"x-ratelimit-remaining-requests-day": "0", "x-ratelimit-reset-requests-day": "33011.56"}
+    assert rate_limit_windows(daily, 0.0) == {"requests": (0.0, 33011.56)}  # Cerebras' day: kept
+    parked = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "99999999"}
+    assert rate_limit_windows(parked, 0.0) == {"requests": (0.0, 1.0)}  # as if no reset was given
+    assert pause_length(86400.0) == 120.0 and pause_length(-5.0) == 0.0 and pause_length(None) == 1.0
+
+
+def test_a_long_wait_is_told_once(capsys: pytest.CaptureFixture[str]) -> None:
+    told = WaitNotice()
+    told.waiting(5.0, 0.0)  # short: nothing to say
+    assert capsys.readouterr().err == ""
+    told.waiting(3540.0, 0.0)
+    told.waiting(3539.0, 1.0)  # every worker waits for the same end: said once
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "requests wait 59 min 0 s" in err and "--resume" in err
+    told.waiting(60.0, 4000.0)  # a later wait is told again
+    assert "requests wait 1 min 0 s" in capsys.readouterr().err
+    assert [spoken_duration(s) for s in (0.4, 45, 360, 33011.56)] == ["0 s", "45 s", "6 min 0 s", "9 h 10 min"]
 
 
 def test_request_cap_spaces_requests_at_the_rate() -> None:

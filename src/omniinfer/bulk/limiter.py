@@ -7,7 +7,10 @@ import time
 from collections.abc import Mapping
 from typing import Protocol
 
-from omniinfer.bulk.pacing import RateState
+from omniinfer._core.notices import notice
+from omniinfer.bulk.pacing import RateState, spoken_duration
+
+LONG_WAIT_S = 30.0  # a wait this long is told on stderr: a job that waits must not look hung
 
 
 class Limiter(Protocol):
@@ -36,19 +39,40 @@ class Limiter(Protocol):
         ...
 
 
+class WaitNotice:
+    """Says once that requests wait long for the server's budget (every worker waits at once)."""
+
+    __slots__ = ("_told_until",)
+
+    def __init__(self) -> None:
+        self._told_until = 0.0
+
+    def waiting(self, seconds: float, now: float) -> None:
+        if seconds < LONG_WAIT_S or now + seconds <= self._told_until + 1.0:
+            return
+        self._told_until = now + seconds
+        notice(
+            f"the server's rate limit is reached: requests wait {spoken_duration(seconds)} for its "
+            "budget to come back (Ctrl+C stops the job; --resume goes on later)"
+        )
+
+
 class LocalLimiter:
-    __slots__ = ("state",)
+    __slots__ = ("_notice", "state")
 
     def __init__(self, rpm: float | None, tpm: float | None) -> None:
         self.state = RateState(rpm, tpm, time.monotonic())
+        self._notice = WaitNotice()
 
     async def acquire(self, tokens: float, may_lag: bool = False) -> int:
         state = self.state
         now = time.monotonic()
         wait = max(state.charge(1, tokens, now), state.blocked_for(now))
         while wait > 0:  # a pause may start, or a server window close, while we sleep: look again
+            self._notice.waiting(wait, now)
             await asyncio.sleep(wait)
-            wait = state.blocked_for(time.monotonic())
+            now = time.monotonic()
+            wait = state.blocked_for(now)
         return state.number(1, tokens, time.monotonic(), may_lag=may_lag)
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:

@@ -28,6 +28,9 @@ SAME_WINDOW_S = 0.1
 # How long a request that opens a new connection may take to reach the server: a TCP and TLS
 # handshake, with room for a slow link. Past it, the request has surely been counted.
 MAX_LAG_S = 1.0
+# The longest window a reset header may speak of: a day's (Cerebras' `-requests-day`), with a margin.
+# A longer reset is a server's mistake, or a trick to park the job: it is not believed.
+MAX_RESET_S = 25 * 3600.0
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -44,6 +47,23 @@ def parse_duration(value: str) -> float | None:
     if not parts or "".join(n + u for n, u in parts) != text.replace(" ", ""):
         return None
     return sum(float(number) * _UNIT_S[unit] for number, unit in parts)
+
+
+def pause_length(retry_after: float | None) -> float:
+    """How long a 429 pauses the job: the server's Retry-After within [0, MAX_PAUSE_S], else the default."""
+    return DEFAULT_PAUSE_S if retry_after is None else min(max(retry_after, 0.0), MAX_PAUSE_S)
+
+
+def spoken_duration(seconds: float) -> str:
+    """`45 s`, `6 min 0 s`, `9 h 12 min`: a wait as a person reads it."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
 
 
 class Window:
@@ -79,7 +99,7 @@ def rate_limit_windows(headers: Mapping[str, str], now: float) -> dict[str, tupl
                 continue
         else:
             seconds = parse_duration(value)
-            if seconds is not None:
+            if seconds is not None and seconds <= MAX_RESET_S:
                 reset[key] = seconds
     found: dict[str, tuple[float, float]] = {}
     for key, left in remaining.items():
@@ -214,7 +234,7 @@ class RateState:
     def pause(self, seconds: float | None, now: float) -> float:
         """A 429: everybody waits `seconds` (the server's Retry-After) or the default. Returns the wait."""
         self.rate_limited += 1
-        wait = DEFAULT_PAUSE_S if seconds is None else min(max(seconds, 0.0), MAX_PAUSE_S)
+        wait = pause_length(seconds)
         self.paused_until = max(self.paused_until, now + wait)
         return wait
 

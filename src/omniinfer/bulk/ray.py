@@ -31,7 +31,8 @@ from omniinfer._core.optional import require
 from omniinfer.bulk import loops
 from omniinfer.bulk.engine import Engine, row_record
 from omniinfer.bulk.job import BulkOptions, BulkSummary, prepare, summarize
-from omniinfer.bulk.pacing import Concurrency, RateState
+from omniinfer.bulk.limiter import WaitNotice
+from omniinfer.bulk.pacing import Concurrency, RateState, pause_length
 from omniinfer.bulk.stopping import FailureStreak
 from omniinfer.bulk.tasks import bind, task_id
 from omniinfer.bulk.writers import open_sink, resume_key
@@ -110,6 +111,7 @@ class RayLimiter:
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
         self._rate_limited = 0
+        self._notice = WaitNotice()
 
     async def acquire(self, tokens: float, may_lag: bool = False) -> int:
         # `may_lag` is not passed on: leases are numbered in chunks, ahead of the requests that use
@@ -117,7 +119,7 @@ class RayLimiter:
         while True:
             wait = self._paused_until - time.monotonic()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             if self._left > 0:
                 self._left -= 1
                 self._seq += 1
@@ -127,15 +129,19 @@ class RayLimiter:
                     continue
                 first, wait = await self.actor.lease.remote(self.chunk, tokens * self.chunk)
                 if wait > 0:
-                    await asyncio.sleep(wait)
+                    await self._sleep(wait)
                     await self._wait_out_pause()  # one may have started elsewhere while this lease waited
                 self._seq, self._left = first, self.chunk
 
     async def _wait_out_pause(self) -> None:
         blocked = await self.actor.blocked_for.remote()
         while blocked > 0:
-            await asyncio.sleep(blocked)
+            await self._sleep(blocked)
             blocked = await self.actor.blocked_for.remote()
+
+    async def _sleep(self, seconds: float) -> None:
+        self._notice.waiting(seconds, time.monotonic())
+        await asyncio.sleep(seconds)
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
         if any(name.startswith("x-ratelimit-") for name in headers):
@@ -147,7 +153,7 @@ class RayLimiter:
     def rate_limited(self, retry_after: float | None) -> None:
         self._rate_limited += 1
         self._left = 0  # the rest of this lease would go over the limit: give it up
-        self._paused_until = max(self._paused_until, time.monotonic() + (retry_after or 1.0))
+        self._paused_until = max(self._paused_until, time.monotonic() + pause_length(retry_after))
         self.actor.pause.remote(retry_after)
 
     def settle(self, estimated: float, actual: float) -> None:
