@@ -260,6 +260,29 @@ def test_a_job_waiting_an_hour_for_the_servers_budget_says_so(server: LimitedSer
     assert 0 < answered < 20 and server.counts.accepted == answered
 
 
+def test_a_repeated_id_stops_the_job_before_its_row_is_sent(server: LimitedServer, tmp_path: Path) -> None:
+    # Resume tells rows apart by id: a repeated one would be taken for answered, and one of the two
+    # answers dropped when the output is read back. The rows in flight finish and are kept.
+    rows = [{"key": f"k{i}", "prompt": f"row {i}"} for i in range(30)]
+    rows[20]["key"] = "k3"
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    args = ["bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url]
+    first = cli(*args, "--id-column", "key", "--quiet")
+    assert first.returncode == 2, first.stderr
+    assert "--id-column 'key': the id 'k3' of row 20 is used by an earlier row" in first.stderr
+    kept = [r["id"] for r in read_jsonl(out)]
+    assert len(kept) == len(set(kept)) and "k3" in kept and "k20" not in kept
+    assert "row 20" not in server.counts.answered  # refused before it was sent
+    assert all(server.counts.answered[f"row {i}"] == 1 for i in range(30) if f"k{i}" in kept)
+    rows[20]["key"] = "k20"
+    write_jsonl(source, rows)
+    resumed = cli(*args, "--id-column", "key", "--quiet", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(r["id"] for r in read_jsonl(out)) == sorted(f"k{i}" for i in range(30))
+    assert server.counts.duplicates() == {}
+
+
 def test_a_job_whose_rows_all_fail_the_same_way_stops_and_resumes(server: LimitedServer, tmp_path: Path) -> None:
     import socket
 

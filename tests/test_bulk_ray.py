@@ -116,6 +116,19 @@ def test_a_job_whose_rows_all_fail_the_same_way_stops_on_ray_too(cluster: Any, t
     assert left == set()
 
 
+def test_a_repeated_id_is_refused_on_ray_too(cluster: Any, tmp_path: Path) -> None:
+    from omniinfer.bulk import BulkUsageError
+    from omniinfer.bulk.ray import run_on_ray
+
+    rows = [{"key": f"k{i}", "prompt": f"row {i}"} for i in range(30)]
+    rows[20]["key"] = "k3"
+    with LimitedServer(Limits()) as server:
+        with pytest.raises(BulkUsageError, match="the id 'k3' of row 20 is used by an earlier row"):
+            run_on_ray("chat", rows, output=tmp_path / "out.jsonl", base_url=server.url, id_column="key", quiet=True)
+        # The driver numbers rows into windows before a window is sent: this one never was.
+        assert server.counts.requests == 0
+
+
 def test_mapper_in_a_users_own_pipeline(cluster: Any) -> None:
     from omniinfer.bulk import BulkOptions
     from omniinfer.bulk.ray import Mapper, limiter_name

@@ -96,6 +96,7 @@ class Engine:
         # Workers waiting for the limiter. They do not count as busy: when the rate limit is what
         # holds requests back, more of them in flight would gain nothing.
         self._pacing = 0
+        self._input_error: Exception | None = None
 
     async def run(self, rows: Iterator[tuple[Any, Mapping[str, Any]]], done: set[Any]) -> Counters:
         """Process every row whose id is not in `done`; returns when all records are emitted.
@@ -114,6 +115,8 @@ class Engine:
         finally:
             for worker in self._workers:
                 worker.cancel()
+        if self._input_error is not None:
+            raise self._input_error  # once the rows in flight were answered and recorded
         return self.counters
 
     def _spawn(self) -> None:
@@ -127,8 +130,17 @@ class Engine:
     async def _work(self) -> None:
         done, counters = self._done, self.counters
         fresh = True  # no request sent yet: this worker's first one opens a connection of its own
+        rows = self._rows
         try:
-            for row_id, row in self._rows:
+            while True:
+                try:
+                    row_id, row = next(rows)
+                except StopIteration:
+                    break
+                except Exception as exc:  # the input broke (a repeated id, a file gone): no row is taken
+                    # after it, and the rows in flight finish before the job stops with it
+                    self._input_error = self._input_error or exc
+                    break
                 if done and resume_key(row_id) in done:
                     counters.skipped += 1
                     self.progress.skipped(counters)

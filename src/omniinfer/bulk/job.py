@@ -16,7 +16,7 @@ from omniinfer.bulk.pacing import Concurrency
 from omniinfer.bulk.readers import Source, open_source
 from omniinfer.bulk.stopping import FailureStreak
 from omniinfer.bulk.tasks import Binder, BulkUsageError, bind, task_id
-from omniinfer.bulk.writers import open_sink, row_key
+from omniinfer.bulk.writers import open_sink, resume_key, row_key
 
 Rows = Union[str, "os.PathLike[str]", Iterable[Mapping[str, Any]]]
 
@@ -146,10 +146,27 @@ def prepare(task: str, rows: Rows, options: BulkOptions, *, count: bool) -> Prep
 
 
 def numbered(source: Source, id_column: str | None) -> Iterator[tuple[Any, Mapping[str, Any]]]:
-    """(id, row): the id column's value, else the row's index in the input."""
+    """(id, row): the id column's value, else the row's index in the input.
+
+    Ids from a column must be unique: the output and `--resume` tell rows apart by them (a repeated
+    id's row would be taken for answered, and only one of the two records kept). The job stops
+    with a BulkUsageError before the row that repeats an id is sent."""
+    if id_column is None:
+        yield from enumerate(source.rows())
+        return
+    seen: set[str] = set()
     for index, row in enumerate(source.rows()):
-        value = row.get(id_column) if id_column is not None else None
-        yield (index if value is None else row_key(value)), row
+        value = row.get(id_column)
+        row_id = index if value is None else row_key(value)
+        key = resume_key(row_id)
+        if key in seen:
+            raise BulkUsageError(
+                f"--id-column {id_column!r}: the id {row_id!r} of row {index} is used by an earlier row; "
+                "ids must be unique, as the output and --resume tell rows apart by them. The rows "
+                "answered so far are kept: with unique ids, --resume sends the others"
+            )
+        seen.add(key)
+        yield row_id, row
 
 
 def make_client(task: str, options: BulkOptions) -> Any:
