@@ -172,6 +172,25 @@ def test_bad_rows_are_recorded_and_the_others_answered(server: LimitedServer, tm
     assert sum(1 for r in records.values() if r["error"] is None) == 18
 
 
+def test_a_byte_order_mark_or_a_bad_first_line_does_not_hide_the_columns(server: LimitedServer, tmp_path: Path) -> None:
+    # Excel's "CSV UTF-8" and some editors start the file with a BOM; the first line of a JSONL file
+    # may be broken. Before, either made the job a usage error naming a column nobody wrote.
+    excel = tmp_path / "excel.csv"
+    excel.write_text("prompt,max_tokens\nrow 0,4\nrow 1,4\n", encoding="utf-8-sig")
+    edited = tmp_path / "edited.jsonl"
+    edited.write_bytes(b"\xef\xbb\xbf" + b'{"prompt": "row 2"}\n{"prompt": "row 3"}\n')
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"prompt": "row 4"\n\n{"prompt": "row 5"}\n')
+    for source, answered in ((excel, ["row 0", "row 1"]), (edited, ["row 2", "row 3"]), (broken, ["row 5"])):
+        out = tmp_path / f"{source.name}.out.jsonl"
+        summary = bulk.run("chat", source, output=out, base_url=server.url, quiet=True)
+        records = read_jsonl(out)
+        assert sorted(r["text"] for r in records if r["error"] is None) == [f"answer to {p}" for p in answered]
+        assert summary.succeeded == len(answered)
+    bad = next(r for r in read_jsonl(tmp_path / "broken.jsonl.out.jsonl") if r["error"] is not None)
+    assert bad["id"] == 0 and "line 1 is not JSON" in bad["error"] and bad["attempts"] == 0
+
+
 @pytest.mark.parametrize("server", [Limits(rps=40, fault_rate=0.05)], indirect=True)
 def test_kill_9_halfway_then_resume_sends_only_unanswered_rows(server: LimitedServer, tmp_path: Path) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", prompts(200))

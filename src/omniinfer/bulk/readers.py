@@ -19,6 +19,7 @@ from omniinfer.bulk.tasks import BulkUsageError
 
 PARQUET_BATCH_ROWS = 4096  # rows decoded at once: bounds memory whatever the file's size
 BAD_ROW = "__omniinfer_bad_row__"  # a row the reader could not decode: its record says why
+UTF8_BOM = b"\xef\xbb\xbf"
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -109,25 +110,36 @@ def _present(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _jsonl(path: Path) -> Source:
+    """The columns are the first good row's: lines before it that are not JSON objects are still
+    rows (each recorded with its error), but they say nothing of the columns."""
     handle = path.open("rb")
-    first: Any = None
+    leading: list[dict[str, Any]] = []
+    first: dict[str, Any] | None = None
     number = 0
     for number, line in enumerate(handle, 1):
+        if number == 1:
+            line = line.removeprefix(UTF8_BOM)  # as some editors and Excel save UTF-8
         if line.strip():
-            first = _json_row(line, number)
-            break
-    if first is None:
-        handle.close()
-        return Source(None, iter(()))
+            row = _json_row(line, number)
+            if BAD_ROW not in row:
+                first = row
+                break
+            leading.append(row)
 
     def rows() -> Iterator[Mapping[str, Any]]:
         with handle:
+            yield from leading
+            if first is None:
+                return
             yield first
             for index, line in enumerate(handle, number + 1):
                 if line.strip():
                     yield _json_row(line, index)
 
-    return Source(list(first), rows())
+    if first is None and not leading:
+        handle.close()
+        return Source(None, iter(()))
+    return Source(None if first is None else list(first), rows())
 
 
 def _json_row(line: bytes, number: int) -> Any:
@@ -141,7 +153,7 @@ def _json_row(line: bytes, number: int) -> Any:
 
 
 def _csv(path: Path) -> Source:
-    handle = path.open(newline="", encoding="utf-8")
+    handle = path.open(newline="", encoding="utf-8-sig")  # with or without the BOM Excel writes
     reader = csv.DictReader(handle)
     columns = list(reader.fieldnames or [])
 
