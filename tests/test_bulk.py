@@ -347,6 +347,36 @@ def test_the_failure_streak_counts_only_the_same_failure_of_sent_rows() -> None:
     assert "InferenceHTTPError (status 503): other" in str(stopped.value)
 
 
+@pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl.bz2", ".jsonl.xz", ".jsonl.zst", ".csv.gz"])
+def test_compressed_inputs_are_read_as_they_decompress(server: LimitedServer, tmp_path: Path, suffix: str) -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    zstd = pytest.importorskip("backports.zstd") if sys.version_info < (3, 14) else __import__("compression.zstd")
+    compress = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress, ".zst": zstd.compress}
+    if suffix.startswith(".csv"):
+        text = "prompt\n" + "".join(f"row {i}\n" for i in range(12))
+    else:
+        text = "".join(json.dumps({"prompt": f"row {i}"}) + "\n" for i in range(12))
+    source = tmp_path / f"in{suffix}"
+    source.write_bytes(compress[Path(suffix).suffix](text.encode()))
+    out = tmp_path / "out.jsonl"
+    result = cli("bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url)
+    assert result.returncode == 0, result.stderr
+    assert sorted(r["text"] for r in read_jsonl(out)) == sorted(f"answer to row {i}" for i in range(12))
+    from omniinfer.bulk.readers import open_source
+
+    assert open_source(source, count=True).total == 12  # the progress bar's total, counted through the codec
+
+
+def test_a_compressed_parquet_file_is_a_usage_error(tmp_path: Path) -> None:
+    source = tmp_path / "in.parquet.gz"
+    source.write_bytes(b"")
+    with pytest.raises(bulk.BulkUsageError, match="Parquet compresses itself"):
+        bulk.run("chat", source, output=tmp_path / "out.jsonl", base_url="http://127.0.0.1:9/v1")
+
+
 def test_parquet_and_csv_in_parquet_out_with_resume(server: LimitedServer, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -1,4 +1,5 @@
 """Input rows, streamed: JSONL, CSV or Parquet by the file's extension, or any iterable of mappings.
+JSONL and CSV may be compressed (`.gz`, `.bz2`, `.xz`, `.zst`: decompressed as they are read).
 
 A source knows its columns before the first row is used (the job checks them before sending
 anything) and, when it is cheap, how many rows it holds (for the progress bar's total).
@@ -6,10 +7,14 @@ anything) and, when it is cheap, how many rows it holds (for the progress bar's 
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
+import io
 import itertools
+import lzma
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,49 @@ def file_format(path: Path, what: str) -> str:
         ) from None
 
 
+def _zstd_file(path: Path, mode: str) -> Any:
+    module = None
+    for name in ("compression.zstd", "backports.zstd"):
+        try:
+            module = __import__(name, fromlist=["ZstdFile"])
+            break
+        except ImportError:
+            continue
+    if module is not None:
+        return module.ZstdFile(path, mode)
+    try:
+        import zstandard
+    except ImportError:
+        raise BulkUsageError(
+            f"input {str(path)!r}: reading .zst needs Python 3.14 or `pip install backports.zstd`"
+        ) from None
+    return zstandard.open(path, mode)
+
+
+# Compressed text inputs, by their last extension: the one before it says the format (`.jsonl.gz`).
+_DECOMPRESSING: dict[str, Callable[..., Any]] = {
+    ".gz": gzip.GzipFile,
+    ".bz2": bz2.BZ2File,
+    ".xz": lzma.LZMAFile,
+    ".zst": _zstd_file,
+}
+
+
+def input_format(path: Path) -> str:
+    """An input's format by its extension, under a compression extension if there is one."""
+    inner = path.with_suffix("") if path.suffix.lower() in _DECOMPRESSING else path
+    kind = file_format(inner, "input")
+    if inner is not path and kind == "parquet":
+        raise BulkUsageError(f"input {str(path)!r}: Parquet compresses itself; give the .parquet file as it is")
+    return kind
+
+
+def _open_bytes(path: Path) -> Any:
+    """The file's bytes, decompressed as they are read when its extension says so."""
+    opener = _DECOMPRESSING.get(path.suffix.lower())
+    return path.open("rb") if opener is None else opener(path, "rb")
+
+
 class Source:
     """Rows to process: `columns` (None when unknown), `rows()` once, `count()` when known."""
 
@@ -50,7 +98,7 @@ def open_source(given: str | os.PathLike[str] | Iterable[Mapping[str, Any]], *, 
     dataset, a pandas DataFrame, a pyarrow Table or RecordBatch."""
     if isinstance(given, (str, os.PathLike)):
         path = Path(given)
-        kind = file_format(path, "input")
+        kind = input_format(path)
         if not path.is_file():
             raise BulkUsageError(f"input {str(path)!r}: no such file")
         source = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}[kind](path)
@@ -112,7 +160,7 @@ def _present(row: dict[str, Any]) -> dict[str, Any]:
 def _jsonl(path: Path) -> Source:
     """The columns are the first good row's: lines before it that are not JSON objects are still
     rows (each recorded with its error), but they say nothing of the columns."""
-    handle = path.open("rb")
+    handle = _open_bytes(path)
     leading: list[dict[str, Any]] = []
     first: dict[str, Any] | None = None
     number = 0
@@ -153,7 +201,8 @@ def _json_row(line: bytes, number: int) -> Any:
 
 
 def _csv(path: Path) -> Source:
-    handle = path.open(newline="", encoding="utf-8-sig")  # with or without the BOM Excel writes
+    # With or without the byte order mark Excel writes.
+    handle = io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", newline="")
     reader = csv.DictReader(handle)
     columns = list(reader.fieldnames or [])
 
@@ -183,7 +232,7 @@ def _parquet(path: Path) -> Source:
 
 def _count_lines(path: Path) -> int:
     count, last = 0, b"\n"
-    with path.open("rb") as handle:
+    with _open_bytes(path) as handle:
         while block := handle.read(1 << 20):
             count += block.count(b"\n")
             last = block[-1:]

@@ -27,7 +27,12 @@ def add_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("task", metavar="TASK", help="a task (e.g. chat, text-classification; see `omniinfer tasks`)")
-    parser.add_argument("--input", required=True, metavar="IN", help="the rows: a .jsonl, .csv or .parquet file")
+    parser.add_argument(
+        "--input",
+        required=True,
+        metavar="IN",
+        help="the rows: a .jsonl, .csv or .parquet file (.jsonl and .csv may end in .gz, .bz2, .xz or .zst)",
+    )
     parser.add_argument("--output", required=True, metavar="OUT", help="the answers: a .jsonl or .parquet file")
     parser.add_argument("--model", "-m", help="a Hub model id or an endpoint URL")
     parser.add_argument("--provider", "-p", help="the inference provider (see `omniinfer providers`)")
