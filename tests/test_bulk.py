@@ -370,6 +370,29 @@ def test_compressed_inputs_are_read_as_they_decompress(server: LimitedServer, tm
     assert open_source(source, count=True).total == 12  # the progress bar's total, counted through the codec
 
 
+def test_resume_never_rewrites_a_file_that_is_not_a_jobs_output(server: LimitedServer, tmp_path: Path) -> None:
+    # --resume rewrites its output with the answered records only: pointed at the input, or at some
+    # other file, it would have destroyed it. Both are refused, and the file is left as it was.
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(3))
+    before = source.read_bytes()
+    for extra in ([], ["--resume"]):
+        same = cli("bulk", "chat", "--input", str(source), "--output", str(source), "--base-url", server.url, *extra)
+        assert same.returncode == 2 and "is the input" in same.stderr, same.stderr
+    notes = write_jsonl(tmp_path / "notes.jsonl", [{"id": 1, "note": "mine"}])
+    other = cli("bulk", "chat", "--input", str(source), "--output", str(notes), "--base-url", server.url, "--resume")
+    assert other.returncode == 2 and "line 1 is not a record of a bulk job" in other.stderr, other.stderr
+    table = tmp_path / "table.parquet"
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": [1], "score": [0.5]}), table)
+    parquet = cli("bulk", "chat", "--input", str(source), "--output", str(table), "--base-url", server.url, "--resume")
+    assert parquet.returncode == 2 and "is not a bulk job's output" in parquet.stderr, parquet.stderr
+    assert source.read_bytes() == before and notes.read_text() == '{"id": 1, "note": "mine"}\n'
+    assert pq.read_table(table).to_pylist() == [{"id": 1, "score": 0.5}]
+    assert server.counts.requests == 0 and not list(tmp_path.glob("*.resume"))
+
+
 def test_a_compressed_parquet_file_is_a_usage_error(tmp_path: Path) -> None:
     source = tmp_path / "in.parquet.gz"
     source.write_bytes(b"")

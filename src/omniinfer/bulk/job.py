@@ -210,7 +210,7 @@ async def run_to_file(task: str, rows: Rows, output: str | os.PathLike[str], opt
 
     started = time.monotonic()
     prepared = prepare(task, rows, options, count=not options.quiet)
-    sink = open_sink(output, string_ids=options.id_column is not None)
+    sink = open_sink(output, string_ids=options.id_column is not None, source=rows)
     done = sink.open(options.resume)
     progress = make_progress(options.quiet, prepared.source.total, options.progress_every)
     complete = False

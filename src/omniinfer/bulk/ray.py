@@ -300,7 +300,7 @@ def run_on_ray(
     started = time.monotonic()
     job = BulkOptions(**options)
     prepared = prepare(task, rows, job, count=not job.quiet)  # usage errors before the cluster starts
-    sink = open_sink(output, string_ids=job.id_column is not None)
+    sink = open_sink(output, string_ids=job.id_column is not None, source=rows)
     done = sink.open(job.resume)  # an existing output without --resume: a usage error, before the cluster
     from omniinfer.bulk.engine import Counters
 

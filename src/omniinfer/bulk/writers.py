@@ -52,15 +52,26 @@ class Sink:
         """`complete`: every input row has its record (a Parquet output is then finalized)."""
 
 
-def open_sink(path: str | os.PathLike[str], *, string_ids: bool) -> Sink:
+def open_sink(path: str | os.PathLike[str], *, string_ids: bool, source: object = None) -> Sink:
+    """The sink for `path`. `source`: the job's input, when a file: the output must be another one
+    (resuming rewrites the output, and would destroy the input)."""
     target = Path(path)
     kind = file_format(target, "output")
+    if isinstance(source, (str, os.PathLike)) and _same_file(Path(source), target):
+        raise BulkUsageError(f"output {str(target)!r} is the input: give the answers a file of their own")
     if kind == "csv":
         raise BulkUsageError(f"output {str(target)!r}: expected a .jsonl or .parquet file")
     if kind == "parquet":
         require("pyarrow.parquet", "Writing Parquet", "bulk")
         return ParquetSink(target, string_ids=string_ids)
     return JsonlSink(target)
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve() == other.resolve() or (other.exists() and one.exists() and one.samefile(other))
+    except OSError:
+        return False
 
 
 def _refuse_to_overwrite(path: Path, resume: bool) -> None:
@@ -179,19 +190,37 @@ class ParquetSink(Sink):
 
 
 def _jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a JSONL output or journal. A line that is JSON but not a record means the file
+    is not a job's output: resuming would rewrite it without that line, so it is refused."""
     with path.open("rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
             try:
                 record = jsonutil.loads(line)
             except jsonutil.JSONDecodeError:  # the last line of a killed run, cut short
                 continue
-            if isinstance(record, dict) and "id" in record:
-                yield record
+            if not isinstance(record, dict) or not record.keys() >= _RECORD_KEYS:
+                raise BulkUsageError(
+                    f"output {str(path)!r}: line {number} is not a record of a bulk job (no "
+                    f"{'/'.join(sorted(_RECORD_KEYS))} fields); resuming would rewrite the file without it. "
+                    "Is it the right file?"
+                )
+            yield record
+
+
+_RECORD_KEYS = frozenset({"id", "result", "error"})  # what every record has, whatever wrote it
 
 
 def _parquet_records(path: Path) -> Iterator[dict[str, Any]]:
     parquet = require("pyarrow.parquet", "Reading Parquet", "bulk")
     with parquet.ParquetFile(path) as handle:
+        missing = [name for name in FIELDS if name not in handle.schema_arrow.names]
+        if missing:
+            raise BulkUsageError(
+                f"output {str(path)!r} is not a bulk job's output (no column {', '.join(map(repr, missing))}); "
+                "resuming would replace it. Is it the right file?"
+            )
         for batch in handle.iter_batches(batch_size=PARQUET_BATCH_ROWS):
             yield from batch.to_pylist()
 
@@ -200,11 +229,15 @@ def _keep_answered(path: Path) -> set[Any]:
     """Rewrite `path` with only its answered rows (streamed, atomically); their ids."""
     done: set[Any] = set()
     kept = path.with_name(path.name + ".resume")
-    with kept.open("wb") as out:
-        for record in _jsonl_records(path):
-            if record.get("error") is None and resume_key(record["id"]) not in done:
-                done.add(resume_key(record["id"]))
-                out.write(jsonutil.dumps(record) + b"\n")
+    try:
+        with kept.open("wb") as out:
+            for record in _jsonl_records(path):
+                if record.get("error") is None and resume_key(record["id"]) not in done:
+                    done.add(resume_key(record["id"]))
+                    out.write(jsonutil.dumps(record) + b"\n")
+    except BaseException:
+        kept.unlink(missing_ok=True)  # the output stays as it was
+        raise
     kept.replace(path)
     return done
 
