@@ -393,6 +393,35 @@ def test_resume_never_rewrites_a_file_that_is_not_a_jobs_output(server: LimitedS
     assert server.counts.requests == 0 and not list(tmp_path.glob("*.resume"))
 
 
+@pytest.mark.parametrize("server", [Limits(delay_s=0.1)], indirect=True)
+@pytest.mark.parametrize("name", ["out.jsonl", "out.parquet"])
+def test_a_second_job_on_an_output_being_written_is_refused(server: LimitedServer, tmp_path: Path, name: str) -> None:
+    # Resumed in another terminal while the first still runs, the second job would rewrite the file
+    # under the first one and send its rows again.
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(40))
+    out = tmp_path / name
+    args = ["bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url, "--quiet"]
+    first = subprocess.Popen([*OMNIINFER, *args, "--concurrency", "2"], stderr=subprocess.PIPE, text=True)
+    try:
+        lock = tmp_path / f"{name}.lock"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()):
+            time.sleep(0.02)
+        second = cli(*args, "--resume")
+        assert second.returncode == 2, second.stderr
+        assert f"is being written by another job (process {first.pid})" in second.stderr
+        _, first_stderr = first.communicate(timeout=60)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 0, first_stderr
+    assert server.counts.duplicates() == {} and server.counts.accepted == 40
+    assert not lock.exists()  # removed when the job ended
+    third = cli(*args, "--resume")  # the lock is free again: nothing left to send
+    assert third.returncode == 0, third.stderr
+    assert server.counts.requests == 40
+
+
 def test_a_compressed_parquet_file_is_a_usage_error(tmp_path: Path) -> None:
     source = tmp_path / "in.parquet.gz"
     source.write_bytes(b"")

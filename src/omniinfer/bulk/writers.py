@@ -79,19 +79,67 @@ def _refuse_to_overwrite(path: Path, resume: bool) -> None:
         raise BulkUsageError(f"output {str(path)!r} exists: pass --resume (resume=True) to continue it, or remove it")
 
 
-class JsonlSink(Sink):
-    def __init__(self, path: Path) -> None:
-        self.path = path
+class OutputLock:
+    """One job at a time writes an output. A second one started while the first runs would rewrite the
+    file under it (resuming) and send its rows again, and the first one's later answers would go to
+    the replaced file. The lock is `OUT.lock`, held with flock: the OS releases it when the process
+    dies, so a crash leaves no stale lock. Not on Windows (no flock)."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.path = output.with_name(output.name + ".lock")
         self._handle: Any = None
 
-    def open(self, resume: bool) -> set[Any]:
-        done: set[Any] = set()
-        if self.path.exists():
-            _refuse_to_overwrite(self.path, resume)
-            done = _keep_answered(self.path)
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Unbuffered: one write() per row reaches the OS at once, so `kill -9` loses no answered row.
-        self._handle = self.path.open("ab", buffering=0)
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "?"
+            handle.close()
+            raise BulkUsageError(
+                f"output {str(self.output)!r} is being written by another job (process {owner}): "
+                "wait for it to end, or stop it, before resuming"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            self.path.unlink(missing_ok=True)  # while still held: no other job holds a lock on it
+            handle.close()  # closing the file releases the lock
+
+
+class JsonlSink(Sink):
+    def __init__(self, path: Path, *, locked: bool = True) -> None:
+        self.path = path
+        self._handle: Any = None
+        self._lock = OutputLock(path) if locked else None
+
+    def open(self, resume: bool) -> set[Any]:
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            done: set[Any] = set()
+            if self.path.exists():
+                _refuse_to_overwrite(self.path, resume)
+                done = _keep_answered(self.path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Unbuffered: one write() per row reaches the OS at once, so `kill -9` loses no answered row.
+            self._handle = self.path.open("ab", buffering=0)
+        except BaseException:
+            self.close(False)
+            raise
         return done
 
     def write(self, record: dict[str, Any]) -> None:
@@ -101,6 +149,8 @@ class JsonlSink(Sink):
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+        if self._lock is not None:
+            self._lock.release()
 
 
 def journal_path(path: Path) -> Path:
@@ -117,30 +167,42 @@ def answers_so_far(output: str | os.PathLike[str]) -> Path:
 class ParquetSink(Sink):
     def __init__(self, path: Path, *, string_ids: bool) -> None:
         self.path = path
-        self.journal = JsonlSink(journal_path(path))
+        self.journal = JsonlSink(journal_path(path), locked=False)
         self.string_ids = string_ids
         self._kept_from_final = False
+        self._lock = OutputLock(path)
 
     def open(self, resume: bool) -> set[Any]:
-        done: set[Any] = set()
-        if self.path.exists():
-            _refuse_to_overwrite(self.path, resume)
-            # A finished run: its answers stay, in the new file, with the rows answered now.
-            for record in _parquet_records(self.path):
-                if record.get("error") is None:
-                    done.add(resume_key(record["id"]))
-            self._kept_from_final = True
-        elif self.journal.path.exists() and not resume:
-            raise BulkUsageError(
-                f"an unfinished run left {str(self.journal.path)!r}: pass --resume (resume=True) to continue it, "
-                "or remove it"
-            )
-        return done | self.journal.open(resume=True)
+        self._lock.acquire()
+        try:
+            done: set[Any] = set()
+            if self.path.exists():
+                _refuse_to_overwrite(self.path, resume)
+                # A finished run: its answers stay, in the new file, with the rows answered now.
+                for record in _parquet_records(self.path):
+                    if record.get("error") is None:
+                        done.add(resume_key(record["id"]))
+                self._kept_from_final = True
+            elif self.journal.path.exists() and not resume:
+                raise BulkUsageError(
+                    f"an unfinished run left {str(self.journal.path)!r}: pass --resume (resume=True) to "
+                    "continue it, or remove it"
+                )
+            return done | self.journal.open(resume=True)
+        except BaseException:
+            self._lock.release()
+            raise
 
     def write(self, record: dict[str, Any]) -> None:
         self.journal.write(record)
 
     def close(self, complete: bool) -> None:
+        try:
+            self._finish(complete)
+        finally:
+            self._lock.release()
+
+    def _finish(self, complete: bool) -> None:
         self.journal.close(complete)
         if not complete:
             return
