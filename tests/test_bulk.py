@@ -422,6 +422,27 @@ def test_a_second_job_on_an_output_being_written_is_refused(server: LimitedServe
     assert server.counts.requests == 40
 
 
+def test_a_full_disk_stops_the_job_with_where_its_answers_are(server: LimitedServer, tmp_path: Path) -> None:
+    import resource
+
+    def small_files() -> None:  # the child may write 20 kB per file: then EFBIG, as a full disk gives ENOSPC
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(200))
+    out = tmp_path / "out.jsonl"
+    args = [*OMNIINFER, "bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url]
+    full = subprocess.run(args, capture_output=True, text=True, timeout=60, preexec_fn=small_files)
+    assert full.returncode == 1, full.stderr
+    assert "omniinfer bulk: stopped: [Errno 27] File too large" in full.stderr
+    assert f"The rows answered so far are in {out}" in full.stderr and "Traceback" not in full.stderr
+    *whole, _cut = out.read_bytes().split(b"\n")  # the last write may have been cut where the limit hit
+    assert 0 < len(whole) < 200 and all(json.loads(line)["error"] is None for line in whole)
+    resumed = cli(*args[3:], "--resume", "--quiet")  # room again: the others, each once
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(r["id"] for r in read_jsonl(out)) == list(range(200))
+    assert not (tmp_path / "out.jsonl.lock").exists()
+
+
 def test_a_compressed_parquet_file_is_a_usage_error(tmp_path: Path) -> None:
     source = tmp_path / "in.parquet.gz"
     source.write_bytes(b"")

@@ -97,6 +97,8 @@ class Engine:
         # holds requests back, more of them in flight would gain nothing.
         self._pacing = 0
         self._input_error: Exception | None = None
+        self._failures: list[BaseException] = []  # what ended workers raised (kept: each is retrieved)
+        self._worker_ended = asyncio.Event()
 
     async def run(self, rows: Iterator[tuple[Any, Mapping[str, Any]]], done: set[Any]) -> Counters:
         """Process every row whose id is not in `done`; returns when all records are emitted.
@@ -105,16 +107,20 @@ class Engine:
         never awaits, so each row goes to exactly one worker); workers are added when the limit
         grows and leave when it shrinks, so a row costs no task of its own."""
         self._rows, self._done = rows, done
+        self._worker_ended = asyncio.Event()
         self._spawn()
         try:
-            while self._workers:
-                finished, _ = await asyncio.wait(set(self._workers), return_when=asyncio.FIRST_COMPLETED)
-                for worker in finished:
-                    if not worker.cancelled() and worker.exception() is not None:
-                        raise worker.exception()  # type: ignore[misc]  # our own failure (a full disk...)
+            while self._workers and not self._failures:
+                await self._worker_ended.wait()
+                self._worker_ended.clear()
+            if self._failures:
+                raise self._failures[0]  # our own failure (a full disk...), met by one worker or more
         finally:
-            for worker in self._workers:
+            stopping = list(self._workers)
+            for worker in stopping:
                 worker.cancel()
+            if stopping:  # collected: none of their errors is logged as never retrieved
+                await asyncio.gather(*stopping, return_exceptions=True)
         if self._input_error is not None:
             raise self._input_error  # once the rows in flight were answered and recorded
         return self.counters
@@ -125,7 +131,13 @@ class Engine:
             self._running += 1
             worker = loop.create_task(self._work())
             self._workers.add(worker)
-            worker.add_done_callback(self._workers.discard)
+            worker.add_done_callback(self._ended)
+
+    def _ended(self, worker: asyncio.Task[None]) -> None:
+        self._workers.discard(worker)
+        if not worker.cancelled() and worker.exception() is not None:
+            self._failures.append(worker.exception())  # type: ignore[arg-type]
+        self._worker_ended.set()
 
     async def _work(self) -> None:
         done, counters = self._done, self.counters

@@ -130,6 +130,16 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         if getattr(args, "quiet", False):
             raise
         raise KeyboardInterrupt(f"omniinfer bulk: {_interrupted(args.output)}") from None
+    except OSError as exc:  # the job's own I/O (requests fail row by row): a full disk, a vanished input
+        from omniinfer.bulk.writers import answers_so_far
+
+        print(
+            f"omniinfer bulk: stopped: {exc}. The rows answered so far are in {answers_so_far(args.output)}; "
+            "once the cause is fixed, run the same command with --resume to send the others.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     if not options["quiet"]:
         print(f"omniinfer bulk: {summary}", file=sys.stderr, flush=True)
     return int(summary.exit_code)
