@@ -205,6 +205,15 @@ def test_cli_ray_usage_errors_before_the_cluster(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "'nope'" in missing.stderr
     workers = subprocess.run([*base, "--workers", "2"], capture_output=True, text=True, timeout=60)
     assert workers.returncode == 2 and "--workers needs --ray" in workers.stderr
+    # An address nothing listens at: said at once (ray.init would retry for minutes, warning as it goes).
+    import socket
+
+    with socket.socket() as bound:  # bound, never listening: connections to it are refused
+        bound.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{bound.getsockname()[1]}"
+        nobody = subprocess.run([*base, "--ray", address], capture_output=True, text=True, timeout=60)
+    assert nobody.returncode == 2 and f"--ray {address}: no Ray cluster answers there" in nobody.stderr
+    assert not (tmp_path / "o.jsonl").exists()  # refused before the output was made
 
 
 def _run_cli_on_ray(

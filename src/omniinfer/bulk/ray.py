@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import re
+import socket
 import threading
 import time
 import warnings
@@ -34,7 +35,7 @@ from omniinfer.bulk.job import BulkOptions, BulkSummary, prepare, summarize
 from omniinfer.bulk.limiter import WaitNotice
 from omniinfer.bulk.pacing import Concurrency, RateState, pause_length
 from omniinfer.bulk.stopping import FailureStreak
-from omniinfer.bulk.tasks import bind, task_id
+from omniinfer.bulk.tasks import BulkUsageError, bind, task_id
 from omniinfer.bulk.writers import open_sink, resume_key
 
 ID_COLUMN = "__omniinfer_id"  # the row's id, as JSON text, on its way through the cluster
@@ -300,6 +301,8 @@ def run_on_ray(
     started = time.monotonic()
     job = BulkOptions(**options)
     prepared = prepare(task, rows, job, count=not job.quiet)  # usage errors before the cluster starts
+    if address and not ray.is_initialized():
+        _check_reachable(address)
     sink = open_sink(output, string_ids=job.id_column is not None, source=rows)
     done = sink.open(job.resume)  # an existing output without --resume: a usage error, before the cluster
     from omniinfer.bulk.engine import Counters
@@ -348,6 +351,24 @@ def run_on_ray(
         if started_ray:
             ray.shutdown()
     return summarize(prepared.task, str(output), counters, rate_limited, time.monotonic() - started)
+
+
+CLUSTER_PROBE_S = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once when nothing listens at a `HOST:PORT` (or `ray://HOST:PORT`) address: `ray.init`
+    would retry for minutes, printing a warning every few seconds. `auto` and `local` are Ray's."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CLUSTER_PROBE_S).close()
+    except OSError as exc:
+        raise BulkUsageError(
+            f"--ray {address}: no Ray cluster answers there ({exc or type(exc).__name__}). Start one "
+            "(`ray start --head` prints its address), or give no address for a cluster of this machine"
+        ) from None
 
 
 def _window_records(
