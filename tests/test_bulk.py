@@ -250,13 +250,23 @@ def test_ctrl_c_says_where_the_answers_are_and_resume_finishes(server: LimitedSe
     assert server.counts.duplicates() == {}  # Ctrl+C lost no answer: none was paid for twice
 
 
-@pytest.mark.parametrize("server", [Limits(tpm=100, token_window_s=3600.0)], indirect=True)
-def test_a_job_waiting_an_hour_for_the_servers_budget_says_so(server: LimitedServer, tmp_path: Path) -> None:
-    # 100 tokens an hour: five or so rows, then the budget is gone until the window resets. The job
-    # waits (it must not send into a 429), and says so rather than looking hung.
+@pytest.mark.parametrize(
+    ("server", "caps", "cause"),
+    [
+        # 100 tokens an hour: five or so rows, then the server's budget is gone until the window resets.
+        (Limits(tpm=100, token_window_s=3600.0), [], "for the server's rate limit budget"),
+        # The job's own cap, one request a minute: the second row waits a minute.
+        (Limits(), ["--rpm", "1"], "for the job's own --rpm/--tpm caps"),
+    ],
+    indirect=["server"],
+)
+def test_a_long_wait_for_a_rate_limit_is_told(
+    server: LimitedServer, tmp_path: Path, caps: list[str], cause: str
+) -> None:
+    # The job waits (it must not send into a 429), and says so and for what, rather than looking hung.
     source = write_jsonl(tmp_path / "in.jsonl", prompts(20))
     out = tmp_path / "out.jsonl"
-    args = ["bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url]
+    args = ["bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url, *caps]
     process = subprocess.Popen([*OMNIINFER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     told = ""
     try:
@@ -267,13 +277,16 @@ def test_a_job_waiting_an_hour_for_the_servers_budget_says_so(server: LimitedSer
             if not line:
                 break
             told += line
+        while time.monotonic() < deadline and not (out.exists() and out.read_bytes().count(b"\n")):
+            time.sleep(0.02)  # the rows sent before the wait have their answers
         process.send_signal(signal.SIGINT)
         _, rest = process.communicate(timeout=30)
     finally:
         process.kill()
         process.wait()
-    assert "omniinfer: the server's rate limit is reached: requests wait" in told, told
-    assert " min " in told.split("requests wait")[1].splitlines()[0]  # the hour's rest, or a capped pause
+    assert "omniinfer: requests wait" in told, told
+    wait = told.split("requests wait")[1].splitlines()[0]
+    assert " min " in wait and cause in wait, wait  # the window's rest, a capped pause, or the cap's minute
     assert process.returncode == 130 and "--resume" in rest
     answered = len(read_jsonl(out))
     assert 0 < answered < 20 and server.counts.accepted == answered

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from omniinfer.bulk.limiter import WaitNotice
+from omniinfer.bulk.limiter import OWN_CAPS, SERVER_BUDGET, WaitNotice
 from omniinfer.bulk.pacing import (
     MAX_LAG_S,
     Concurrency,
@@ -54,12 +54,13 @@ def test_a_long_wait_is_told_once(capsys: pytest.CaptureFixture[str]) -> None:
     told = WaitNotice()
     told.waiting(5.0, 0.0)  # short: nothing to say
     assert capsys.readouterr().err == ""
-    told.waiting(3540.0, 0.0)
-    told.waiting(3539.0, 1.0)  # every worker waits for the same end: said once
+    told.waiting(3540.0, 0.0, SERVER_BUDGET)
+    told.waiting(3539.0, 1.0, SERVER_BUDGET)  # every worker waits for the same end: said once
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "requests wait 59 min 0 s" in err and "--resume" in err
-    told.waiting(60.0, 4000.0)  # a later wait is told again
-    assert "requests wait 1 min 0 s" in capsys.readouterr().err
+    assert err.count("\n") == 1 and "--resume" in err
+    assert "requests wait 59 min 0 s for the server's rate limit budget to come back" in err
+    told.waiting(60.0, 4000.0, OWN_CAPS)  # a later wait is told again
+    assert "requests wait 1 min 0 s for the job's own --rpm/--tpm caps" in capsys.readouterr().err
     assert [spoken_duration(s) for s in (0.4, 45, 360, 33011.56)] == ["0 s", "45 s", "6 min 0 s", "9 h 10 min"]
 
 

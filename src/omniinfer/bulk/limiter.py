@@ -39,22 +39,24 @@ class Limiter(Protocol):
         ...
 
 
+SERVER_BUDGET = "the server's rate limit budget to come back"
+OWN_CAPS = "the job's own --rpm/--tpm caps"
+ANY_LIMIT = "the rate limits (the server's, or the job's --rpm/--tpm caps)"
+
+
 class WaitNotice:
-    """Says once that requests wait long for the server's budget (every worker waits at once)."""
+    """Says once that requests wait long, and for what (every worker waits at once)."""
 
     __slots__ = ("_told_until",)
 
     def __init__(self) -> None:
         self._told_until = 0.0
 
-    def waiting(self, seconds: float, now: float) -> None:
+    def waiting(self, seconds: float, now: float, cause: str = ANY_LIMIT) -> None:
         if seconds < LONG_WAIT_S or now + seconds <= self._told_until + 1.0:
             return
         self._told_until = now + seconds
-        notice(
-            f"the server's rate limit is reached: requests wait {spoken_duration(seconds)} for its "
-            "budget to come back (Ctrl+C stops the job; --resume goes on later)"
-        )
+        notice(f"requests wait {spoken_duration(seconds)} for {cause} (Ctrl+C stops the job; --resume goes on later)")
 
 
 class LocalLimiter:
@@ -67,12 +69,13 @@ class LocalLimiter:
     async def acquire(self, tokens: float, may_lag: bool = False) -> int:
         state = self.state
         now = time.monotonic()
-        wait = max(state.charge(1, tokens, now), state.blocked_for(now))
+        capped, blocked = state.charge(1, tokens, now), state.blocked_for(now)
+        wait, cause = (capped, OWN_CAPS) if capped > blocked else (blocked, SERVER_BUDGET)
         while wait > 0:  # a pause may start, or a server window close, while we sleep: look again
-            self._notice.waiting(wait, now)
+            self._notice.waiting(wait, now, cause)
             await asyncio.sleep(wait)
             now = time.monotonic()
-            wait = state.blocked_for(now)
+            wait, cause = state.blocked_for(now), SERVER_BUDGET
         return state.number(1, tokens, time.monotonic(), may_lag=may_lag)
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
