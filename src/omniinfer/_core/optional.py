@@ -8,6 +8,16 @@ from types import ModuleType
 _EXTRAS = {"numpy": "numpy", "PIL": "Pillow", "PIL.Image": "Pillow"}
 
 
+def first_importable(*names: str) -> ModuleType | None:
+    """The first of these modules that imports, or None (for libraries with several bindings)."""
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
 def require(module: str, purpose: str, extra: str = "tasks") -> ModuleType:
     try:
         return importlib.import_module(module)

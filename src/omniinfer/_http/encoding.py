@@ -11,12 +11,12 @@ too. A body that ends in the middle of its coding is a ProtocolError, as is an u
 
 from __future__ import annotations
 
-import importlib
 import zlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from omniinfer._core.optional import first_importable
 from omniinfer._http.h1 import max_response_bytes
 from omniinfer._http.h1_parse import Decoder
 from omniinfer.errors import ProtocolError, ResponseTooLargeError
@@ -31,19 +31,10 @@ _ZSTD_MIN_SLICE = 64  # at most 17 blocks (~2 MiB) past the limit when the budge
 _BROTLI_STEP = 1 << 20  # output asked of brotli per call; its buffer stops growing past it
 
 
-def _module(*names: str) -> Any:
-    for name in names:
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    return None
-
-
 @lru_cache(maxsize=1)
 def _zstd_module() -> Any:
     """`compression.zstd` or its backport (both: `ZstdDecompressor(options=...)`), else `zstandard`."""
-    return _module("compression.zstd", "backports.zstd", "zstandard")
+    return first_importable("compression.zstd", "backports.zstd", "zstandard")
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +42,7 @@ def _brotli_module() -> Any:
     """A brotli binding whose decoder can be told to stop at an output limit (1.2+): an older one
     would decode a bomb whole before we could look at its size, so it is not used."""
     for name in ("brotli", "brotlicffi"):
-        module = _module(name)
+        module = first_importable(name)
         if module is not None and hasattr(module.Decompressor, "can_accept_more_data"):
             return module
     return None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from omniinfer._core import jsonutil
-from omniinfer._core.optional import require
+from omniinfer._core.optional import first_importable, require
 from omniinfer.bulk.tasks import BulkUsageError
 
 PARQUET_BATCH_ROWS = 4096  # rows decoded at once: bounds memory whatever the file's size
@@ -38,21 +38,12 @@ def file_format(path: Path, what: str) -> str:
 
 
 def _zstd_file(path: Path, mode: str) -> Any:
-    module = None
-    for name in ("compression.zstd", "backports.zstd"):
-        try:
-            module = __import__(name, fromlist=["ZstdFile"])
-            break
-        except ImportError:
-            continue
+    module = first_importable("compression.zstd", "backports.zstd")  # the same ZstdFile
     if module is not None:
         return module.ZstdFile(path, mode)
-    try:
-        import zstandard
-    except ImportError:
-        raise BulkUsageError(
-            f"input {str(path)!r}: reading .zst needs Python 3.14 or `pip install backports.zstd`"
-        ) from None
+    zstandard = first_importable("zstandard")
+    if zstandard is None:
+        raise BulkUsageError(f"input {str(path)!r}: reading .zst needs Python 3.14 or `pip install backports.zstd`")
     return zstandard.open(path, mode)
 
 
