@@ -410,8 +410,9 @@ def test_resume_never_rewrites_a_file_that_is_not_a_jobs_output(server: LimitedS
 @pytest.mark.parametrize("name", ["out.jsonl", "out.parquet"])
 def test_a_second_job_on_an_output_being_written_is_refused(server: LimitedServer, tmp_path: Path, name: str) -> None:
     # Resumed in another terminal while the first still runs, the second job would rewrite the file
-    # under the first one and send its rows again.
-    source = write_jsonl(tmp_path / "in.jsonl", prompts(40))
+    # under the first one and send its rows again. (80 rows, 2 at a time, 0.1 s each: the first job
+    # runs ~4 s, time enough for the second to start and find it.)
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(80))
     out = tmp_path / name
     args = ["bulk", "chat", "--input", str(source), "--output", str(out), "--base-url", server.url, "--quiet"]
     first = subprocess.Popen([*OMNIINFER, *args, "--concurrency", "2"], stderr=subprocess.PIPE, text=True)
@@ -428,11 +429,11 @@ def test_a_second_job_on_an_output_being_written_is_refused(server: LimitedServe
         first.kill()
         first.wait()
     assert first.returncode == 0, first_stderr
-    assert server.counts.duplicates() == {} and server.counts.accepted == 40
+    assert server.counts.duplicates() == {} and server.counts.accepted == 80
     assert not lock.exists()  # removed when the job ended
     third = cli(*args, "--resume")  # the lock is free again: nothing left to send
     assert third.returncode == 0, third.stderr
-    assert server.counts.requests == 40
+    assert server.counts.requests == 80
 
 
 def test_a_full_disk_stops_the_job_with_where_its_answers_are(server: LimitedServer, tmp_path: Path) -> None:
