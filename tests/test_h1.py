@@ -101,9 +101,9 @@ def test_request_encoding() -> None:
 
 
 def test_cached_request_heads_are_the_uncached_bytes_and_follow_changed_headers() -> None:
-    from omniinfer._http.h1 import EncodedHeads
+    from omniinfer._http.h1 import RequestEncoder
 
-    heads = EncodedHeads()
+    heads = RequestEncoder()
     urls = ["http://h/v1", "https://h:8443/a?b=1", "http://[::1]:81/"]
     header_sets = [{}, {"authorization": "Bearer t", "x-a": "1"}, {"host": "other", "accept-encoding": "identity"}]
     for method in ("GET", "POST", "HEAD"):
@@ -112,19 +112,19 @@ def test_cached_request_heads_are_the_uncached_bytes_and_follow_changed_headers(
                 for body in (None, b"", b'{"a": 1}'):
                     for proxy in (None, "", "Basic cDpx"):
                         plain = encode_request(method, url, headers, body, proxy)
-                        assert encode_request(method, url, headers, body, proxy, heads) == plain  # made
-                        assert encode_request(method, url, headers, body, proxy, heads) == plain  # reused
+                        assert heads.encode(method, url, headers, body, proxy) == plain  # made
+                        assert heads.encode(method, url, headers, body, proxy) == plain  # reused
     # The same dict, changed between calls: the head follows it, and an injected value is still refused.
     headers = {"x-a": "1"}
-    assert b"x-a: 1\r\n" in encode_request("POST", "http://h/v1", headers, b"ab", None, heads)
+    assert b"x-a: 1\r\n" in heads.encode("POST", "http://h/v1", headers, b"ab", None)
     headers["x-a"] = "2"
     headers["x-b"] = "a\r\nInjected: 1"
     with pytest.raises(ValueError, match="line break or NUL"):
-        encode_request("POST", "http://h/v1", headers, b"ab", None, heads)
+        heads.encode("POST", "http://h/v1", headers, b"ab", None)
     del headers["x-b"]
-    assert b"x-a: 2\r\n" in encode_request("POST", "http://h/v1", headers, b"ab", None, heads)
+    assert b"x-a: 2\r\n" in heads.encode("POST", "http://h/v1", headers, b"ab", None)
     unhashable: dict[str, Any] = {"x-a": ["not", "hashable"]}
-    assert b"x-a: ['not', 'hashable']\r\n" in encode_request("GET", "http://h/", unhashable, None, None, heads)
-    for i in range(3 * EncodedHeads.LIMIT):  # URLs with ids in them: the heads kept stay bounded
-        encode_request("GET", f"http://h/jobs/{i}", {}, None, None, heads)
-    assert len(heads._heads) <= EncodedHeads.LIMIT
+    assert b"x-a: ['not', 'hashable']\r\n" in heads.encode("GET", "http://h/", unhashable, None, None)
+    for i in range(3 * RequestEncoder.LIMIT):  # URLs with ids in them: the heads kept stay bounded
+        heads.encode("GET", f"http://h/jobs/{i}", {}, None, None)
+    assert len(heads._heads) <= RequestEncoder.LIMIT

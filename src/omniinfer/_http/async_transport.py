@@ -16,15 +16,7 @@ from typing import Any
 from omniinfer._core.records import Request
 from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
-from omniinfer._http.h1 import (
-    EncodedHeads,
-    Head,
-    Origin,
-    ResponseParser,
-    encode_request,
-    max_response_bytes,
-    split_url,
-)
+from omniinfer._http.h1 import Head, Origin, RequestEncoder, ResponseParser, max_response_bytes, split_url
 from omniinfer._http.proxy import Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
 from omniinfer._http.readiness import ReadinessProbe
 from omniinfer._http.response import ResponseBase
@@ -201,7 +193,7 @@ class AsyncTransport:
     def __init__(self, proxies: ProxySettings, max_connections: int) -> None:
         self._proxies = proxies
         self.max_body = max_response_bytes()  # read once: os.environ costs ~2 µs a lookup
-        self._heads = EncodedHeads()
+        self._encoder = RequestEncoder()
         self._idle: dict[tuple[asyncio.AbstractEventLoop, Origin], list[_Protocol]] = {}
         # At most this many connections open at once per event loop (busy and idle, all origins):
         # more calls in flight wait for a place, in order, instead of failing with "Too many open
@@ -236,13 +228,8 @@ class AsyncTransport:
                 assert conn.transport is not None
                 if not conn.transport.is_closing():
                     conn.transport.write(
-                        encode_request(
-                            request.method,
-                            request.url,
-                            request.headers,
-                            request.body,
-                            conn.proxy_authorization,
-                            self._heads,
+                        self._encoder.encode(
+                            request.method, request.url, request.headers, request.body, conn.proxy_authorization
                         )
                     )
                     # Handed to the transport: from here on the server may receive all of it (asyncio

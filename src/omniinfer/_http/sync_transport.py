@@ -10,15 +10,7 @@ from collections.abc import Iterator
 from omniinfer._core.records import Request
 from omniinfer._core.stepping import wait_budget
 from omniinfer._core.timeouts import ConnectTimeoutError
-from omniinfer._http.h1 import (
-    EncodedHeads,
-    Head,
-    Origin,
-    ResponseParser,
-    encode_request,
-    max_response_bytes,
-    split_url,
-)
+from omniinfer._http.h1 import Head, Origin, RequestEncoder, ResponseParser, max_response_bytes, split_url
 from omniinfer._http.proxy import ENVIRONMENT, Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
 from omniinfer._http.readiness import ReadinessProbe
 from omniinfer._http.response import ResponseBase
@@ -126,7 +118,7 @@ class SyncTransport:
     def __init__(self, proxies: ProxySettings = ENVIRONMENT) -> None:
         self.max_body = max_response_bytes()  # read once: os.environ costs ~2 µs a lookup
         self._proxies = proxies
-        self._heads = EncodedHeads()
+        self._encoder = RequestEncoder()
         self._idle: dict[Origin, list[_Connection]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -153,8 +145,8 @@ class SyncTransport:
             written = False
             try:
                 conn.sock.settimeout(wait_budget(deadline, read_timeout))
-                payload = encode_request(
-                    request.method, request.url, request.headers, request.body, conn.proxy_authorization, self._heads
+                payload = self._encoder.encode(
+                    request.method, request.url, request.headers, request.body, conn.proxy_authorization
                 )
                 try:
                     conn.sock.sendall(payload)
