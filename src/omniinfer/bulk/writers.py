@@ -40,16 +40,39 @@ PARQUET_BATCH_ROWS = 8192
 
 
 class Sink:
-    """Where the records of a job go. `open(resume)` returns the ids already answered (`resume_key`s)."""
+    """Where the records of a job go, at `path`. `open(resume)` returns the ids already answered
+    (`resume_key`s); while open, the sink holds the output's lock (`OutputLock`), unless `locked` is
+    False (a sink inside another, which holds it)."""
+
+    def __init__(self, path: Path, *, locked: bool = True) -> None:
+        self.path = path
+        self._lock = OutputLock(path) if locked else None
 
     def open(self, resume: bool) -> set[Any]:
-        return set()
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            return self._open(resume)
+        except BaseException:
+            self.close(False)
+            raise
 
     def write(self, record: dict[str, Any]) -> None:
         raise NotImplementedError
 
     def close(self, complete: bool) -> None:
         """`complete`: every input row has its record (a Parquet output is then finalized)."""
+        try:
+            self._close(complete)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def _open(self, resume: bool) -> set[Any]:
+        raise NotImplementedError
+
+    def _close(self, complete: bool) -> None:
+        raise NotImplementedError
 
 
 def open_sink(path: str | os.PathLike[str], *, string_ids: bool, source: object = None) -> Sink:
@@ -122,35 +145,26 @@ class OutputLock:
 
 class JsonlSink(Sink):
     def __init__(self, path: Path, *, locked: bool = True) -> None:
-        self.path = path
+        super().__init__(path, locked=locked)
         self._handle: Any = None
-        self._lock = OutputLock(path) if locked else None
 
-    def open(self, resume: bool) -> set[Any]:
-        if self._lock is not None:
-            self._lock.acquire()
-        try:
-            done: set[Any] = set()
-            if self.path.exists():
-                _refuse_to_overwrite(self.path, resume)
-                done = _keep_answered(self.path)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Unbuffered: one write() per row reaches the OS at once, so `kill -9` loses no answered row.
-            self._handle = self.path.open("ab", buffering=0)
-        except BaseException:
-            self.close(False)
-            raise
+    def _open(self, resume: bool) -> set[Any]:
+        done: set[Any] = set()
+        if self.path.exists():
+            _refuse_to_overwrite(self.path, resume)
+            done = _keep_answered(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Unbuffered: one write() per row reaches the OS at once, so `kill -9` loses no answered row.
+        self._handle = self.path.open("ab", buffering=0)
         return done
 
     def write(self, record: dict[str, Any]) -> None:
         self._handle.write(jsonutil.dumps(record) + b"\n")
 
-    def close(self, complete: bool) -> None:
+    def _close(self, complete: bool) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
-        if self._lock is not None:
-            self._lock.release()
 
 
 def journal_path(path: Path) -> Path:
@@ -166,43 +180,31 @@ def answers_so_far(output: str | os.PathLike[str]) -> Path:
 
 class ParquetSink(Sink):
     def __init__(self, path: Path, *, string_ids: bool) -> None:
-        self.path = path
-        self.journal = JsonlSink(journal_path(path), locked=False)
+        super().__init__(path)
+        self.journal = JsonlSink(journal_path(path), locked=False)  # under this sink's lock
         self.string_ids = string_ids
         self._kept_from_final = False
-        self._lock = OutputLock(path)
 
-    def open(self, resume: bool) -> set[Any]:
-        self._lock.acquire()
-        try:
-            done: set[Any] = set()
-            if self.path.exists():
-                _refuse_to_overwrite(self.path, resume)
-                # A finished run: its answers stay, in the new file, with the rows answered now.
-                for record in _parquet_records(self.path):
-                    if record.get("error") is None:
-                        done.add(resume_key(record["id"]))
-                self._kept_from_final = True
-            elif self.journal.path.exists() and not resume:
-                raise BulkUsageError(
-                    f"an unfinished run left {str(self.journal.path)!r}: pass --resume (resume=True) to "
-                    "continue it, or remove it"
-                )
-            return done | self.journal.open(resume=True)
-        except BaseException:
-            self._lock.release()
-            raise
+    def _open(self, resume: bool) -> set[Any]:
+        done: set[Any] = set()
+        if self.path.exists():
+            _refuse_to_overwrite(self.path, resume)
+            # A finished run: its answers stay, in the new file, with the rows answered now.
+            for record in _parquet_records(self.path):
+                if record.get("error") is None:
+                    done.add(resume_key(record["id"]))
+            self._kept_from_final = True
+        elif self.journal.path.exists() and not resume:
+            raise BulkUsageError(
+                f"an unfinished run left {str(self.journal.path)!r}: pass --resume (resume=True) to "
+                "continue it, or remove it"
+            )
+        return done | self.journal.open(resume=True)
 
     def write(self, record: dict[str, Any]) -> None:
         self.journal.write(record)
 
-    def close(self, complete: bool) -> None:
-        try:
-            self._finish(complete)
-        finally:
-            self._lock.release()
-
-    def _finish(self, complete: bool) -> None:
+    def _close(self, complete: bool) -> None:
         self.journal.close(complete)
         if not complete:
             return
