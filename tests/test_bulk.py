@@ -329,7 +329,7 @@ def test_a_job_whose_rows_all_fail_the_same_way_stops_and_resumes(server: Limite
         stopped = cli(*args, "--base-url", dead)
     assert stopped.returncode == 1
     assert f"the last {SAME_FAILURES_TO_STOP} rows sent all failed with InferenceConnectionError" in stopped.stderr
-    assert f"Answers so far: {out}" in stopped.stderr
+    assert f"The rows answered so far are in {out}." in stopped.stderr
     failed = read_jsonl(out)
     # Stopped early: the rows in flight when the streak was reached are recorded too, no more.
     assert SAME_FAILURES_TO_STOP <= len(failed) < 100

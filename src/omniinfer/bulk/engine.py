@@ -98,7 +98,7 @@ class Engine:
         self._pacing = 0
         self._input_error: Exception | None = None
         self._failures: list[BaseException] = []  # what ended workers raised (kept: each is retrieved)
-        self._worker_ended = asyncio.Event()
+        self._worker_ended = asyncio.Event()  # an engine runs once (bound to its loop on first use)
 
     async def run(self, rows: Iterator[tuple[Any, Mapping[str, Any]]], done: set[Any]) -> Counters:
         """Process every row whose id is not in `done`; returns when all records are emitted.
@@ -107,7 +107,6 @@ class Engine:
         never awaits, so each row goes to exactly one worker); workers are added when the limit
         grows and leave when it shrinks, so a row costs no task of its own."""
         self._rows, self._done = rows, done
-        self._worker_ended = asyncio.Event()
         self._spawn()
         try:
             while self._workers and not self._failures:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from omniinfer.bulk.engine import Counters, Progress
+from omniinfer.bulk.pacing import spoken_duration
 
 
 def make_progress(quiet: bool, total: int | None, every: float = 5.0, stream: TextIO | None = None) -> Progress:
@@ -81,7 +82,7 @@ class BarProgress(Progress):
 
 
 class LineProgress(Progress):
-    """One line every `every` seconds: `rows 1200/20000 (6%) 198.3 rows/s errors=0 tokens=... eta 85 s`."""
+    """One line every `every` seconds: `rows 1200/20000 (6%) 198.3 rows/s errors=0 tokens=... eta 1 min 25 s`."""
 
     def __init__(self, total: int | None, stream: TextIO, every: float) -> None:
         self._total = total
@@ -108,7 +109,7 @@ class LineProgress(Progress):
         done = f"{self._done}/{self._total} ({100 * self._done / self._total:.0f}%)" if self._total else str(self._done)
         eta = ""
         if self._total and rate > 0:
-            eta = f" eta {max(0.0, (self._total - self._done) / rate):.0f} s"
+            eta = f" eta {spoken_duration((self._total - self._done) / rate)}"
         print(f"omniinfer bulk: rows {done} {rate:.1f} rows/s {_postfix(counters)}{eta}", file=self._stream, flush=True)
 
     def close(self) -> None:

@@ -122,27 +122,24 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     except BulkUsageError as exc:
         raise UsageError(str(exc)) from None
     except JobStopped as exc:
-        from omniinfer.bulk.writers import answers_so_far
-
-        print(f"omniinfer bulk: {exc} Answers so far: {answers_so_far(args.output)}", file=sys.stderr, flush=True)
-        return 1
+        return _stopped(str(exc), args.output)
     except KeyboardInterrupt:
         if getattr(args, "quiet", False):
             raise
         raise KeyboardInterrupt(f"omniinfer bulk: {_interrupted(args.output)}") from None
     except OSError as exc:  # the job's own I/O (requests fail row by row): a full disk, a vanished input
-        from omniinfer.bulk.writers import answers_so_far
-
-        print(
-            f"omniinfer bulk: stopped: {exc}. The rows answered so far are in {answers_so_far(args.output)}; "
-            "once the cause is fixed, run the same command with --resume to send the others.",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 1
+        return _stopped(f"stopped: {exc}. Once the cause is fixed, --resume sends the others.", args.output)
     if not options["quiet"]:
         print(f"omniinfer bulk: {summary}", file=sys.stderr, flush=True)
     return int(summary.exit_code)
+
+
+def _stopped(reason: str, output: str) -> int:
+    """Say why the job stopped early and where its answers are: exit status 1."""
+    from omniinfer.bulk.writers import answers_so_far
+
+    print(f"omniinfer bulk: {reason} The rows answered so far are in {answers_so_far(output)}.", file=sys.stderr)
+    return 1
 
 
 def _interrupted(output: str) -> str:
