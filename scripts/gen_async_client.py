@@ -34,6 +34,7 @@ IMPORT_SWAPS = (
         "from omniinfer._http.sync_transport import SyncTransport",
         "from omniinfer._http.async_transport import AsyncTransport",
     ),
+    ("from collections.abc import Callable, Iterator", "from collections.abc import Awaitable, Callable, Iterator"),
 )
 
 CLASS_HEAD = '''
@@ -47,10 +48,10 @@ class AsyncInferenceClient(ClientBase):
         self._run = async_driver.run
         return AsyncTransport(self._proxies, self._max_connections)
 
-    async def _call(self, flow: Callable[..., Any], /, **arguments: Any) -> Any:
-        return await self._run(
-            lambda ctx: flow(ctx, **arguments), self._transport, self._ctx, flow.__name__, arguments
-        )
+    def _call(self, flow: Callable[..., Any], /, **arguments: Any) -> Awaitable[Any]:
+        # The driver's coroutine itself, awaited by the task method: no coroutine of its own in between
+        # (each one is a frame that every suspension and resumption of the call passes through).
+        return self._run(lambda ctx: flow(ctx, **arguments), self._transport, self._ctx, flow.__name__, arguments)
 
     async def close(self) -> None:
         """Close the pooled connections. The client may still be used afterwards (it reconnects)."""

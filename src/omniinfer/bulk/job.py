@@ -16,7 +16,7 @@ from omniinfer.bulk.pacing import Concurrency
 from omniinfer.bulk.readers import Source, open_source
 from omniinfer.bulk.stopping import FailureStreak
 from omniinfer.bulk.tasks import Binder, BulkUsageError, bind, task_id
-from omniinfer.bulk.writers import open_sink, resume_key, row_key
+from omniinfer.bulk.writers import TurnWriter, open_sink, resume_key, row_key
 
 Rows = Union[str, "os.PathLike[str]", Iterable[Mapping[str, Any]]]
 
@@ -213,13 +213,19 @@ async def run_to_file(task: str, rows: Rows, output: str | os.PathLike[str], opt
     sink = open_sink(output, string_ids=options.id_column is not None, source=rows)
     done = sink.open(options.resume)
     progress = make_progress(options.quiet, prepared.source.total, options.progress_every)
+    writer = TurnWriter(sink)
     complete = False
     try:
-        counters, rate_limited = await execute(prepared, options, sink.write, done, progress=progress)
+        counters, rate_limited = await execute(prepared, options, writer, done, progress=progress)
+        writer.flush()
         complete = True
     finally:
-        sink.close(complete)
-        progress.close()
+        try:
+            if not complete:
+                writer.flush()  # the rows answered in the last turn, when the job stops early
+        finally:
+            sink.close(complete)
+            progress.close()
     return summarize(prepared.task, str(output), counters, rate_limited, time.monotonic() - started)
 
 

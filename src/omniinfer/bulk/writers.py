@@ -1,4 +1,5 @@
-"""Output rows, written as they come: append-only, each row flushed, so a crash loses nothing answered.
+"""Output rows, written as they come: append-only, each row handed to the OS in the event-loop turn that
+answered it (`TurnWriter`), so a crash loses nothing answered.
 
 JSONL is written in place. Parquet cannot be appended to (its index is at the end of the file), so the
 rows go to a JSONL journal next to it (`OUT.parquet.partial.jsonl`) that becomes the Parquet file,
@@ -11,6 +12,7 @@ again. Each input row ends up with exactly one output row.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,6 +60,10 @@ class Sink:
             raise
 
     def write(self, record: dict[str, Any]) -> None:
+        self.write_lines([encoded(record)])
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Records already `encoded`, in one write to the OS."""
         raise NotImplementedError
 
     def close(self, complete: bool) -> None:
@@ -154,17 +160,66 @@ class JsonlSink(Sink):
             _refuse_to_overwrite(self.path, resume)
             done = _keep_answered(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Unbuffered: one write() per row reaches the OS at once, so `kill -9` loses no answered row.
+        # Unbuffered: what is written reaches the OS at once, so `kill -9` loses no answered row.
         self._handle = self.path.open("ab", buffering=0)
         return done
 
-    def write(self, record: dict[str, Any]) -> None:
-        self._handle.write(jsonutil.dumps(record) + b"\n")
+    def write_lines(self, lines: list[bytes]) -> None:
+        data = memoryview(lines[0] if len(lines) == 1 else b"".join(lines))
+        while data:  # a short write (a disk filling up) is followed by the rest, or by its error
+            data = data[self._handle.write(data) :]
 
     def _close(self, complete: bool) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def encoded(record: dict[str, Any]) -> bytes:
+    """A record's line in a JSONL output or journal."""
+    return jsonutil.dumps(record) + b"\n"
+
+
+class TurnWriter:
+    """Writes a job's records to its sink from the event loop: the records answered in one turn of the
+    loop go to the OS together, in one write when that turn ends, rather than in one write each
+    (measured: 8-11 µs of a row's CPU, bench/RESULTS.md). A turn ends before the loop waits for
+    anything, so an answered row is still in the file microseconds later and `kill -9` loses none.
+
+    Each record is encoded when it comes, so the record itself is not kept until the write. An error
+    the write meets (a full disk) is raised to the worker that brings the next record, and by `flush`.
+    """
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+        self._loop = asyncio.get_running_loop()
+        self._lines: list[bytes] = []
+        self._error: Exception | None = None
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        if self._error is not None:
+            raise self._error
+        if not self._lines:
+            self._loop.call_soon(self._end_of_turn)
+        self._lines.append(encoded(record))
+
+    def _end_of_turn(self) -> None:
+        try:
+            self._write_pending()
+        except Exception as exc:  # a loop callback's error would only be logged: a worker raises it
+            self._error = exc
+
+    def _write_pending(self) -> None:
+        lines, self._lines = self._lines, []
+        if lines:
+            self._sink.write_lines(lines)
+
+    def flush(self) -> None:
+        """Write what is pending now (the job ended or stops); raise the error a write met."""
+        if self._error is None:
+            self._write_pending()
+        if self._error is not None:
+            raise self._error
 
 
 def journal_path(path: Path) -> Path:
@@ -201,8 +256,8 @@ class ParquetSink(Sink):
             )
         return done | self.journal.open(resume=True)
 
-    def write(self, record: dict[str, Any]) -> None:
-        self.journal.write(record)
+    def write_lines(self, lines: list[bytes]) -> None:
+        self.journal.write_lines(lines)
 
     def _close(self, complete: bool) -> None:
         self.journal.close(complete)
@@ -298,7 +353,7 @@ def _keep_answered(path: Path) -> set[Any]:
             for record in _jsonl_records(path):
                 if record.get("error") is None and resume_key(record["id"]) not in done:
                     done.add(resume_key(record["id"]))
-                    out.write(jsonutil.dumps(record) + b"\n")
+                    out.write(encoded(record))
     except BaseException:
         kept.unlink(missing_ok=True)  # the output stays as it was
         raise
