@@ -110,7 +110,9 @@ class _Protocol(asyncio.BufferedProtocol):
         if self.paused and self.transport is not None:
             self.paused = False
             self.transport.resume_reading()
-        loop = asyncio.get_running_loop()
+        # The connection's own loop, the one running: asking asyncio for it costs a getpid() system
+        # call on Python 3.11, and a system call costs a call several times its own time here.
+        loop = self.loop
         waiter = self.waiter = loop.create_future()
         timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
         try:
