@@ -1,5 +1,5 @@
 """Output rows, written as they come: append-only, each row handed to the OS in the event-loop turn that
-answered it (`TurnWriter`), so a crash loses nothing answered.
+answered it (`TurnWriter`), so a crash loses at most the answers of the turn it interrupts.
 
 JSONL is written in place. Parquet cannot be appended to (its index is at the end of the file), so the
 rows go to a JSONL journal next to it (`OUT.parquet.partial.jsonl`) that becomes the Parquet file,
