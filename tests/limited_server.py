@@ -39,6 +39,9 @@ class Limits:
     headers: str = "openai"  # openai | together | cerebras | none
     retry_after: str = "both"  # seconds | ms | both | none
     seed: int = 7
+    # Tokens a chat answer generates when the request sets no max_tokens (charged as it is answered, as
+    # servers that count usage do); None: the request is charged 16 up front and 8 are generated.
+    unbounded_completion: int | None = None
     # Prompts whose sender is killed (SIGKILL) when they arrive, before any answer: what the OOM killer
     # or a native crash does to a worker in the middle of a batch.
     kill_senders: tuple[str, ...] = ()
@@ -225,9 +228,10 @@ class LimitedServer:
         if chat:
             messages = request.get("messages") or [{}]
             prompt = str(messages[-1].get("content", ""))
-            max_tokens = int(request.get("max_tokens") or 16)
+            unbounded = request.get("max_tokens") is None and self.limits.unbounded_completion is not None
+            max_tokens = self.limits.unbounded_completion if unbounded else int(request.get("max_tokens") or 16)
         else:
-            prompt, max_tokens = str(request.get("inputs", "")), 0
+            prompt, max_tokens, unbounded = str(request.get("inputs", "")), 0, False
         if prompt in self.limits.kill_senders:
             return KILL, {}, None
         if prompt.startswith("!bad"):
@@ -239,7 +243,7 @@ class LimitedServer:
         headers["x-request-id"] = f"req-{self.counts.accepted}"
         if not chat:
             return 200, headers, [{"label": "POSITIVE", "score": 0.9}, {"label": "NEGATIVE", "score": 0.1}]
-        completion = min(max_tokens, 8)
+        completion = max_tokens if unbounded else min(max_tokens, 8)
         return (
             200,
             headers,

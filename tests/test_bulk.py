@@ -127,6 +127,22 @@ def test_client_tpm_cap_keeps_under_the_server_token_limit(server: LimitedServer
     assert server.counts.rate_limited == 0
 
 
+@pytest.mark.parametrize(
+    "server",
+    [Limits(rps=1000, tpm=400, token_window_s=1.0, headers="cerebras", unbounded_completion=40)],
+    indirect=True,
+)
+def test_rows_without_max_tokens_keep_under_a_token_limit(server: LimitedServer, tmp_path: Path) -> None:
+    # Each row: 2 prompt tokens + 40 generated (the rows set no max_tokens); the server allows 400 a
+    # second, 9 rows. Counted at their prompts alone, the rows went out as if each cost 2 tokens: 45
+    # 429s for 60 rows. Now only the first round trip, before any answer told what a row generates,
+    # may overshoot.
+    summary = bulk.run("chat", prompts(60), output=tmp_path / "o.jsonl", base_url=server.url, quiet=True)
+    assert summary.succeeded == 60
+    assert server.counts.rate_limited <= 12
+    assert server.counts.duplicates() == {}
+
+
 def test_usage_errors_exit_2_before_any_request(server: LimitedServer, tmp_path: Path) -> None:
     rows = write_jsonl(tmp_path / "in.jsonl", prompts(5))
     out = str(tmp_path / "out.jsonl")

@@ -14,6 +14,7 @@ from omniinfer.bulk.pacing import (
     rate_limit_windows,
     spoken_duration,
 )
+from omniinfer.bulk.tasks import TypicalOutput, bind, output_ceiling
 
 
 @pytest.mark.parametrize(
@@ -163,6 +164,37 @@ def test_server_token_budget() -> None:
     assert state.blocked_for(0.0) == 0.0  # 10 of 25 spent since
     state.reserve(1, 20.0, 0.0)
     assert state.blocked_for(0.0) == pytest.approx(2.0)  # 30 > 25: wait for the reset
+
+
+def test_a_request_leaves_only_when_the_token_budget_holds_it_whole() -> None:
+    state = RateState(None, None, 0.0)
+    first = state.number(1, 41.0, 0.0)
+    state.observe(first, {"x-ratelimit-remaining-tokens": "72", "x-ratelimit-reset-tokens": "1s"}, 0.0)
+    state.number(1, 41.0, 0.0)  # in flight: 31 left
+    assert state.blocked_for(0.0, 41.0) == pytest.approx(1.0)  # 41 > 31: the server would answer 429
+    assert state.blocked_for(0.0, 30.0) == 0.0
+    assert state.blocked_for(0.0) == 0.0  # already numbered (a lease): only an overdrawn budget waits
+    state.observe(first, {"x-ratelimit-remaining-requests": "1", "x-ratelimit-reset-requests": "1s"}, 0.0)
+    assert state.blocked_for(0.0, 1.0) == pytest.approx(1.0)  # the tokens still do not fit
+
+
+def test_rows_without_a_ceiling_are_estimated_at_what_answers_generate() -> None:
+    binder = bind("conversational", ["prompt"])
+    value, kwargs = binder.call({"prompt": "x" * 40})
+    assert output_ceiling(kwargs) is None
+    typical = TypicalOutput()
+    assert binder.estimate_tokens(value, kwargs, typical.tokens) == 10.0  # nothing answered yet
+    for generated in (30, 50, 40):
+        typical.add(generated)
+    assert typical.tokens == pytest.approx(40.0)
+    assert binder.estimate_tokens(value, kwargs, typical.tokens) == pytest.approx(50.0)
+    bounded = bind("conversational", ["prompt"], params={"max_tokens": 16})
+    value, kwargs = bounded.call({"prompt": "x" * 40})
+    assert output_ceiling(kwargs) == 16
+    assert bounded.estimate_tokens(value, kwargs, typical.tokens) == 26.0  # the ceiling, not the mean
+    for _ in range(1000):
+        typical.add(400)
+    assert typical.tokens == pytest.approx(400.0, rel=1e-3)  # a moving mean follows a change
 
 
 def test_slow_start_doubles_each_round_trip_until_answers_slow_down() -> None:

@@ -22,7 +22,7 @@ from omniinfer.bulk.limiter import Limiter
 from omniinfer.bulk.pacing import Concurrency
 from omniinfer.bulk.readers import BAD_ROW
 from omniinfer.bulk.stopping import FailureStreak
-from omniinfer.bulk.tasks import Binder, result_fields
+from omniinfer.bulk.tasks import Binder, TypicalOutput, output_ceiling, result_fields
 from omniinfer.bulk.writers import resume_key
 from omniinfer.errors import InferenceError, InferenceHTTPError, OverloadedError
 
@@ -99,6 +99,7 @@ class Engine:
         self._input_error: Exception | None = None
         self._failures: list[BaseException] = []  # what ended workers raised (kept: each is retrieved)
         self._worker_ended = asyncio.Event()  # an engine runs once (bound to its loop on first use)
+        self._typical_output = TypicalOutput()  # for rows without max_tokens, in their token estimate
 
     async def run(self, rows: Iterator[tuple[Any, Mapping[str, Any]]], done: set[Any]) -> Counters:
         """Process every row whose id is not in `done`; returns when all records are emitted.
@@ -178,7 +179,7 @@ class Engine:
         except (ValueError, TypeError) as exc:
             await self._record(_failure(row_id, exc, 0, None))
             return False
-        estimate = self.binder.estimate_tokens(value, kwargs)
+        estimate = self.binder.estimate_tokens(value, kwargs, self._typical_output.tokens)
         attempts = 0
         while True:
             self._pacing += 1
@@ -215,6 +216,8 @@ class Engine:
         data, text, input_tokens, output_tokens = result_fields(self.binder.task, result)
         if input_tokens is not None or output_tokens is not None:
             self.limiter.settle(estimate, (input_tokens or 0) + (output_tokens or 0))
+            if output_tokens is not None and output_ceiling(kwargs) is None:
+                self._typical_output.add(output_tokens)
         await self._record(
             row_record(
                 row_id,

@@ -69,13 +69,13 @@ class LocalLimiter:
     async def acquire(self, tokens: float, may_lag: bool = False) -> int:
         state = self.state
         now = time.monotonic()
-        capped, blocked = state.charge(1, tokens, now), state.blocked_for(now)
+        capped, blocked = state.charge(1, tokens, now), state.blocked_for(now, tokens)
         wait, cause = (capped, OWN_CAPS) if capped > blocked else (blocked, SERVER_BUDGET)
         while wait > 0:  # a pause may start, or a server window close, while we sleep: look again
             self._notice.waiting(wait, now, cause)
             await asyncio.sleep(wait)
             now = time.monotonic()
-            wait, cause = state.blocked_for(now), SERVER_BUDGET
+            wait, cause = state.blocked_for(now, tokens), SERVER_BUDGET
         return state.number(1, tokens, time.monotonic(), may_lag=may_lag)
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:

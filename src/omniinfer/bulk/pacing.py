@@ -199,20 +199,26 @@ class RateState:
         if self._late:
             self._late.pop(seq, None)
 
-    def blocked_for(self, now: float) -> float:
+    def blocked_for(self, now: float, tokens: float | None = None) -> float:
         """Seconds until a shared pause ends or the server's budget is back (0 when free to send).
         A budget used up only by requests that may lag is looked at again when the first of them
-        stops counting (they may have been counted already: no reason to wait for the reset)."""
+        stops counting (they may have been counted already: no reason to wait for the reset).
+
+        `tokens`: a request of about this many tokens is about to leave, not numbered yet: what is
+        left must hold it whole. (A request costs one of a request budget, but many of a token
+        budget: sending whenever some tokens are left let one request too many through each window,
+        and the server answered it with a 429: one a second at a limit of 400 tokens a second.)"""
         wait = self.paused_until - now
         for kind, window in self.windows.items():
             if window.reset_at <= now:
                 continue
+            need = 0.0 if tokens is None else 1.0 if kind == "requests" else tokens
             left = window.remaining - self._sent_since(kind, window.seq)
-            if left <= 0:
+            if left <= 0 or left < need:
                 wait = max(wait, window.reset_at - now)
             elif self._late:
                 lagging, first_ends = self._lagging(kind, window.seq, now)
-                if left - lagging <= 0:
+                if left - lagging <= 0 or left - lagging < need:
                     wait = max(wait, min(window.reset_at, first_ends) - now)
         return max(0.0, wait)
 

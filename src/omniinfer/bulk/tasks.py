@@ -95,9 +95,10 @@ class Binder:
                 kwargs[name] = _maybe_json(given) if self.coerce and isinstance(given, str) else given
         return value, kwargs
 
-    def estimate_tokens(self, value: Any, kwargs: Mapping[str, Any]) -> float:
+    def estimate_tokens(self, value: Any, kwargs: Mapping[str, Any], typical_output: float = 0.0) -> float:
         """A request's tokens as a rate limiter counts them before the answer: the prompt's characters
-        / 4 plus the most it may generate (what OpenAI-style limiters charge up front)."""
+        / 4 plus the most it may generate (what OpenAI-style limiters charge up front), or, for a row
+        that sets no such ceiling, what the job's answers have generated on average (`typical_output`)."""
         chars = 0
         if isinstance(value, str):
             chars = len(value)
@@ -107,8 +108,35 @@ class Binder:
                 content = message.get("content") if isinstance(message, (dict, Mapping)) else message
                 if isinstance(content, str):
                     chars += len(content)
-        ceiling = kwargs.get("max_tokens") or kwargs.get("max_new_tokens") or 0
-        return chars / 4 + (ceiling if isinstance(ceiling, (int, float)) else 0)
+        ceiling = output_ceiling(kwargs)
+        return chars / 4 + (typical_output if ceiling is None else ceiling)
+
+
+def output_ceiling(kwargs: Mapping[str, Any]) -> float | None:
+    """The most tokens a call's arguments let it generate (`max_tokens`, `max_new_tokens`), or None."""
+    ceiling = kwargs.get("max_tokens") or kwargs.get("max_new_tokens")
+    return ceiling if isinstance(ceiling, (int, float)) and not isinstance(ceiling, bool) else None
+
+
+class TypicalOutput:
+    """How many tokens an answer generates, learned from the job's answers to rows that set no ceiling.
+
+    Without it such a row is counted at its prompt alone until its answer arrives: against a token
+    limit the job then sends as if each request cost a few tokens, and a server that counts what it
+    generates answers with 429s (measured: 87 for 150 rows of 1 + 40 tokens at 400 tokens/s).
+    The mean of the first answers, then a moving one (the last ~100 weigh most)."""
+
+    __slots__ = ("answers", "tokens")
+
+    WINDOW = 100
+
+    def __init__(self) -> None:
+        self.tokens = 0.0
+        self.answers = 0
+
+    def add(self, generated: int) -> None:
+        self.answers += 1
+        self.tokens += (generated - self.tokens) / min(self.answers, self.WINDOW)
 
 
 def bind(
