@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Where an async chat call's CPU goes: the same call with the client's layers added one at a time.
 
-    python3 bench/layers.py [--calls 20000] [--in-flight 64] [--repeat 3] [--no-gc] [--uvloop]
+    .venv/bin/python bench/layers.py [--calls 20000] [--in-flight 64] [--repeat 3] [--no-gc] [--uvloop]
 
 Against the nginx stub of bench/stub.py (started if needed), `--in-flight` calls at a time through an
 `asyncio.Semaphore`, as a user's loop would; CPU of this process per call (`time.process_time`),
 median of `--repeat` runs, each layer measured in its own process so that none warms another's caches:
 
+    bare      no omniinfer at all: a bare asyncio protocol per connection writes a fixed request head
+              and the JSON body, finds the answer's end by its Content-Length and decodes its JSON (the
+              floor: the event loop, the system calls and orjson)
     wire      the transport alone: request bytes out, head and body in, JSON decoded, typed output built
     + meta    and the call's ResponseMeta (timings, request id, usage, `last_response_meta`)
     + flow    and the chat task's flow (routing, payload, body checks, usage) in place of the hand-made request
@@ -33,7 +36,36 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-LAYERS = ("wire", "meta", "flow", "driver", "client")
+LAYERS = ("bare", "wire", "meta", "flow", "driver", "client")
+
+
+class BareConnection(asyncio.Protocol):
+    """One keep-alive connection, one request at a time; no checks beyond what finds the answer's end."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.answer: asyncio.Future[bytes] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        start = self.buffer.lower().find(b"content-length:", 0, end) + len(b"content-length:")
+        size = int(self.buffer[start : self.buffer.find(b"\r\n", start)])
+        if len(self.buffer) >= end + 4 + size and self.answer is not None:
+            body, self.buffer = self.buffer[end + 4 : end + 4 + size], self.buffer[end + 4 + size :]
+            self.answer.set_result(body)
+
+    async def ask(self, head: bytes, body: bytes) -> bytes:
+        assert self.transport is not None
+        self.answer = asyncio.get_running_loop().create_future()
+        self.transport.write(head % len(body) + body)
+        return await self.answer
 
 
 async def measure(layer: str, calls: int, in_flight: int, url: str) -> float:
@@ -52,6 +84,24 @@ async def measure(layer: str, calls: int, in_flight: int, url: str) -> float:
     chat_url = f"{url}/v1/chat/completions"
     headers = {"content-type": "application/json", "user-agent": "bench"}
     gate = asyncio.Semaphore(in_flight)
+    host, port = url.removeprefix("http://").split(":")
+    bare_head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
+        "content-length: %d\r\n\r\n"
+    ).encode()
+    bare_idle: list[BareConnection] = []
+    if layer == "bare":
+        loop = asyncio.get_running_loop()
+        for _ in range(in_flight):
+            bare_idle.append((await loop.create_connection(BareConnection, host, int(port)))[1])
+
+    async def bare(messages: list[dict[str, str]]) -> Any:
+        body = orjson.dumps({"model": "dummy", "messages": messages, "max_tokens": 16, "stream": False})
+        connection = bare_idle.pop()
+        try:
+            return orjson.loads(await connection.ask(bare_head, body))
+        finally:
+            bare_idle.append(connection)
 
     async def wire(messages: list[dict[str, str]], meta: ResponseMeta | None) -> Any:
         body = orjson.dumps({"model": "dummy", "messages": messages, "max_tokens": 16, "stream": False})
@@ -83,7 +133,9 @@ async def measure(layer: str, calls: int, in_flight: int, url: str) -> float:
     async def one(i: int) -> None:
         messages = [{"role": "user", "content": f"row {i}"}]
         async with gate:
-            if layer == "wire":
+            if layer == "bare":
+                await bare(messages)
+            elif layer == "wire":
                 await wire(messages, None)
             elif layer == "meta":
                 await wire(messages, ResponseMeta(ctx, "chat_completion", {"messages": messages}))
@@ -105,6 +157,9 @@ async def measure(layer: str, calls: int, in_flight: int, url: str) -> float:
     await asyncio.gather(*(one(i) for i in range(calls)))
     spent = time.process_time() - started
     await client.close()
+    for connection in bare_idle:
+        assert connection.transport is not None
+        connection.transport.close()
     return spent / calls * 1e6
 
 
