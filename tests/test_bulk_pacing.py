@@ -178,6 +178,18 @@ def test_a_request_leaves_only_when_the_token_budget_holds_it_whole() -> None:
     assert state.blocked_for(0.0, 1.0) == pytest.approx(1.0)  # the tokens still do not fit
 
 
+def test_a_ceiling_above_the_whole_token_budget_does_not_stall_the_job() -> None:
+    # A max_tokens of 8192 against 6,000 tokens a minute: a server charging the ceiling would never
+    # answer such a request, so this one counts what is generated; waiting for room for 8,192 would
+    # send one request a minute.
+    state = RateState(None, None, 0.0)
+    first = state.number(1, 8200.0, 0.0)
+    state.observe(first, {"x-ratelimit-remaining-tokens": "5600", "x-ratelimit-reset-tokens": "60s"}, 0.0)
+    assert state.blocked_for(0.0, 8200.0) == 0.0
+    state.number(1, 8200.0, 0.0)
+    assert state.blocked_for(0.0, 8200.0) == pytest.approx(60.0)  # used up: wait for the reset
+
+
 def test_rows_without_a_ceiling_are_estimated_at_what_answers_generate() -> None:
     binder = bind("conversational", ["prompt"])
     value, kwargs = binder.call({"prompt": "x" * 40})

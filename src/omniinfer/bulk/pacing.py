@@ -136,6 +136,7 @@ class RateState:
     """Every limit that applies to the requests of one job (or of all workers of a cluster job)."""
 
     __slots__ = (
+        "_largest",
         "_late",
         "_next_seq",
         "_sent_tokens",
@@ -159,6 +160,8 @@ class RateState:
         # Requests that may reach the server after later-numbered ones (see `number`), by sequence
         # number: (their tokens, until when), until they land.
         self._late: dict[int, tuple[float, float]] = {}
+        # The most the server has said was left, by kind: about its whole budget per window.
+        self._largest: dict[str, float] = {}
 
     def reserve(self, requests: int, tokens: float, now: float) -> tuple[int, float]:
         """Take `requests` requests and `tokens` tokens (a lease): the first sequence number, and how long
@@ -207,12 +210,17 @@ class RateState:
         `tokens`: a request of about this many tokens is about to leave, not numbered yet: what is
         left must hold it whole. (A request costs one of a request budget, but many of a token
         budget: sending whenever some tokens are left let one request too many through each window,
-        and the server answered it with a 429: one a second at a limit of 400 tokens a second.)"""
+        and the server answered it with a 429: one a second at a limit of 400 tokens a second.) A
+        request larger than any budget the server has reported (a `max_tokens` above the whole
+        per-minute limit) cannot be what the server charges, or it would never be answered: it
+        waits only for a budget used up, as a request of one token would."""
         wait = self.paused_until - now
         for kind, window in self.windows.items():
             if window.reset_at <= now:
                 continue
             need = 0.0 if tokens is None else 1.0 if kind == "requests" else tokens
+            if need > self._largest.get(kind, math.inf):
+                need = 0.0
             left = window.remaining - self._sent_since(kind, window.seq)
             if left <= 0 or left < need:
                 wait = max(wait, window.reset_at - now)
@@ -230,6 +238,7 @@ class RateState:
         budget was already spent by one more request than it says."""
         late = self._late.pop(seq, None) if self._late else None
         for kind, (left, reset_at) in rate_limit_windows(headers, now).items():
+            self._largest[kind] = max(self._largest.get(kind, 0.0), left)
             known = self.windows.get(kind)
             if known is None or seq >= known.seq or known.reset_at <= now:
                 self.windows[kind] = Window(seq, left, reset_at)
