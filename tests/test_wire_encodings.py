@@ -25,6 +25,7 @@ from certs import make_certs
 from clients import Runner
 from hostile import RawConnection, RawServer, answer, tls_raw_server
 from omniinfer import IncompleteStreamError, InferenceConnectionError, ProtocolError, ResponseTooLargeError
+from omniinfer._core import optional
 from omniinfer._http import encoding, h1, tls
 from samples import DONE, HI, chunk, completion
 
@@ -124,7 +125,7 @@ def _allocated() -> Iterator[list[int]]:
 
 def _forget_modules() -> None:
     """The coding modules are looked up once per process: again from now on."""
-    encoding._zstd_module.cache_clear()
+    optional.zstd_module.cache_clear()
     encoding._brotli_module.cache_clear()
 
 
@@ -154,7 +155,7 @@ def coding(request: pytest.FixtureRequest, fresh_lookups: None, monkeypatch: pyt
         if other != module:
             monkeypatch.setitem(sys.modules, other, None)  # importing it now raises ImportError
     _forget_modules()
-    chosen = encoding._zstd_module() if name == "zstd" else encoding._brotli_module()
+    chosen = optional.zstd_module() if name == "zstd" else encoding._brotli_module()
     assert chosen is not None and chosen.__name__ == module
     return str(name)
 
@@ -166,7 +167,7 @@ def zstd_coding(request: pytest.FixtureRequest, fresh_lookups: None, monkeypatch
         if other != request.param:
             monkeypatch.setitem(sys.modules, other, None)
     _forget_modules()
-    assert encoding._zstd_module().__name__ == request.param
+    assert optional.zstd_module().__name__ == request.param
     return "zstd"
 
 

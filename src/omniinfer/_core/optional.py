@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
 from types import ModuleType
 
 _EXTRAS = {"numpy": "numpy", "PIL": "Pillow", "PIL.Image": "Pillow"}
@@ -16,6 +17,13 @@ def first_importable(*names: str) -> ModuleType | None:
         except ImportError:
             continue
     return None
+
+
+@lru_cache(maxsize=1)
+def zstd_module() -> ModuleType | None:
+    """The zstd binding: `compression.zstd` (Python 3.14) or its backport, which share one API
+    (`ZstdDecompressor(options=...)`, `ZstdFile`), else `zstandard`; None when there is none."""
+    return first_importable("compression.zstd", "backports.zstd", "zstandard")
 
 
 def require(module: str, purpose: str, extra: str = "tasks") -> ModuleType:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from omniinfer._core.optional import first_importable
+from omniinfer._core.optional import first_importable, zstd_module
 from omniinfer._http.h1 import max_response_bytes
 from omniinfer._http.h1_parse import Decoder
 from omniinfer.errors import ProtocolError, ResponseTooLargeError
@@ -29,12 +29,6 @@ _ZSTD_WINDOW_LOG_MAX = 23
 _ZSTD_BLOCK = 128 * 1024
 _ZSTD_MIN_SLICE = 64  # at most 17 blocks (~2 MiB) past the limit when the budget is nearly spent
 _BROTLI_STEP = 1 << 20  # output asked of brotli per call; its buffer stops growing past it
-
-
-@lru_cache(maxsize=1)
-def _zstd_module() -> Any:
-    """`compression.zstd` or its backport (both: `ZstdDecompressor(options=...)`), else `zstandard`."""
-    return first_importable("compression.zstd", "backports.zstd", "zstandard")
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +46,7 @@ def _brotli_module() -> Any:
 def accept_encoding() -> str:
     """The Accept-Encoding value sent with every request (computed once: it imports modules)."""
     codings = ["gzip", "deflate"]
-    if _zstd_module() is not None:
+    if zstd_module() is not None:
         codings.append("zstd")
     if _brotli_module() is not None:
         codings.append("br")
@@ -231,7 +225,7 @@ class _Chain(Decoder):
 
 
 def _zstd_decoder() -> Decoder | None:
-    module = _zstd_module()
+    module = zstd_module()
     if module is None:
         return None
     if hasattr(module, "DecompressionParameter"):  # compression.zstd, backports.zstd

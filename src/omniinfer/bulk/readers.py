@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from omniinfer._core import jsonutil
-from omniinfer._core.optional import first_importable, require
+from omniinfer._core.optional import require, zstd_module
 from omniinfer.bulk.tasks import BulkUsageError
 
 PARQUET_BATCH_ROWS = 4096  # rows decoded at once: bounds memory whatever the file's size
@@ -38,13 +38,10 @@ def file_format(path: Path, what: str) -> str:
 
 
 def _zstd_file(path: Path, mode: str) -> Any:
-    module = first_importable("compression.zstd", "backports.zstd")  # the same ZstdFile
-    if module is not None:
-        return module.ZstdFile(path, mode)
-    zstandard = first_importable("zstandard")
-    if zstandard is None:
+    module = zstd_module()  # the binding the HTTP layer decodes zstd answers with
+    if module is None:
         raise BulkUsageError(f"input {str(path)!r}: reading .zst needs Python 3.14 or `pip install backports.zstd`")
-    return zstandard.open(path, mode)
+    return module.ZstdFile(path, mode) if hasattr(module, "ZstdFile") else module.open(path, mode)  # else zstandard
 
 
 # Compressed text inputs, by their last extension: the one before it says the format (`.jsonl.gz`).
