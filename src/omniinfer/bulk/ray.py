@@ -35,7 +35,7 @@ from omniinfer.bulk.job import BulkOptions, BulkSummary, prepare, summarize
 from omniinfer.bulk.limiter import WaitNotice
 from omniinfer.bulk.pacing import Concurrency, RateState, pause_length
 from omniinfer.bulk.stopping import FailureStreak
-from omniinfer.bulk.tasks import BulkUsageError, bind, task_id
+from omniinfer.bulk.tasks import BulkUsageError, TypicalOutput, bind, task_id
 from omniinfer.bulk.writers import open_sink, resume_key
 
 ID_COLUMN = "__omniinfer_id"  # the row's id, as JSON text, on its way through the cluster
@@ -194,6 +194,7 @@ class Mapper:
         chunk = max(1, int(rate * LEASE_SECONDS)) if rate else 16
         self.limiter = RayLimiter(actor, chunk)
         self.concurrency = Concurrency(self.options.fixed_concurrency())
+        self.typical_output = TypicalOutput()  # learned across this actor's batches
         self.client = self._await(self._make_client())  # one warm client for every batch of this actor
 
     async def _make_client(self) -> Any:
@@ -224,6 +225,7 @@ class Mapper:
             self.concurrency,
             max_retries=self.options.max_retries,
             emit=records.append,
+            typical_output=self.typical_output,
         )
         await engine.run(self._numbered(rows), set())
         return records

@@ -126,13 +126,16 @@ class TypicalOutput:
     generates answers with 429s (measured: 87 for 150 rows of 1 + 40 tokens at 400 tokens/s).
     The mean of the first answers, then a moving one (the last ~100 weigh most)."""
 
-    __slots__ = ("answers", "tokens")
+    __slots__ = ("answers", "sized", "tokens")
 
     WINDOW = 100
 
     def __init__(self) -> None:
         self.tokens = 0.0
         self.answers = 0
+        # A row without a ceiling has settled: its answer told what such a row generates (or the
+        # server reports no usage, and nothing ever will). Until then the engine sends one alone.
+        self.sized = False
 
     def add(self, generated: int) -> None:
         self.answers += 1
