@@ -195,15 +195,15 @@ def test_rows_without_a_ceiling_are_estimated_at_what_answers_generate() -> None
     value, kwargs = binder.call({"prompt": "x" * 40})
     assert output_ceiling(kwargs) is None
     typical = TypicalOutput()
-    assert binder.estimate_tokens(value, kwargs, typical.tokens) == 10.0  # nothing answered yet
+    assert binder.estimate_tokens(value, output_ceiling(kwargs), typical.tokens) == 10.0  # nothing answered yet
     for generated in (30, 50, 40):
         typical.add(generated)
     assert typical.tokens == pytest.approx(40.0)
-    assert binder.estimate_tokens(value, kwargs, typical.tokens) == pytest.approx(50.0)
+    assert binder.estimate_tokens(value, output_ceiling(kwargs), typical.tokens) == pytest.approx(50.0)
     bounded = bind("conversational", ["prompt"], params={"max_tokens": 16})
     value, kwargs = bounded.call({"prompt": "x" * 40})
     assert output_ceiling(kwargs) == 16
-    assert bounded.estimate_tokens(value, kwargs, typical.tokens) == 26.0  # the ceiling, not the mean
+    assert bounded.estimate_tokens(value, output_ceiling(kwargs), typical.tokens) == 26.0  # the ceiling, not the mean
     for _ in range(1000):
         typical.add(400)
     assert typical.tokens == pytest.approx(400.0, rel=1e-3)  # a moving mean follows a change

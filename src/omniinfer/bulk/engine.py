@@ -185,11 +185,12 @@ class Engine:
         except (ValueError, TypeError) as exc:
             await self._record(_failure(row_id, exc, 0, None))
             return False
-        if not self._typical_output.sized and output_ceiling(kwargs) is None:
+        ceiling = output_ceiling(kwargs)
+        if ceiling is None and not self._typical_output.sized:
             if self._sizing is None:  # this row is the first without a ceiling: it goes alone
                 self._sizing = asyncio.get_running_loop().create_future()
                 try:
-                    return await self._answer(row_id, value, kwargs, fresh)
+                    return await self._answer(row_id, value, kwargs, ceiling, fresh)
                 finally:
                     self._typical_output.sized = True
                     if not self._sizing.done():
@@ -199,11 +200,15 @@ class Engine:
                 await self._sizing
             finally:
                 self._pacing -= 1
-        return await self._answer(row_id, value, kwargs, fresh)
+        return await self._answer(row_id, value, kwargs, ceiling, fresh)
 
-    async def _answer(self, row_id: Any, value: Any, kwargs: dict[str, Any], fresh: bool) -> bool:
-        """Send one bound row (retrying what is worth it) and emit its record."""
-        estimate = self.binder.estimate_tokens(value, kwargs, self._typical_output.tokens)
+    async def _answer(
+        self, row_id: Any, value: Any, kwargs: dict[str, Any], ceiling: float | None, fresh: bool
+    ) -> bool:
+        """Send one bound row (retrying what is worth it) and emit its record. `ceiling`: the most
+        tokens its arguments let it generate (None: not bounded)."""
+        typical = self._typical_output
+        estimate = self.binder.estimate_tokens(value, ceiling, typical.tokens)
         attempts = 0
         while True:
             self._pacing += 1
@@ -240,8 +245,8 @@ class Engine:
         data, text, input_tokens, output_tokens = result_fields(self.binder.task, result)
         if input_tokens is not None or output_tokens is not None:
             self.limiter.settle(estimate, (input_tokens or 0) + (output_tokens or 0))
-            if output_tokens is not None and output_ceiling(kwargs) is None:
-                self._typical_output.add(output_tokens)
+            if output_tokens is not None and ceiling is None:
+                typical.add(output_tokens)
         await self._record(
             row_record(
                 row_id,

@@ -95,10 +95,11 @@ class Binder:
                 kwargs[name] = _maybe_json(given) if self.coerce and isinstance(given, str) else given
         return value, kwargs
 
-    def estimate_tokens(self, value: Any, kwargs: Mapping[str, Any], typical_output: float = 0.0) -> float:
+    def estimate_tokens(self, value: Any, ceiling: float | None, typical_output: float = 0.0) -> float:
         """A request's tokens as a rate limiter counts them before the answer: the prompt's characters
-        / 4 plus the most it may generate (what OpenAI-style limiters charge up front), or, for a row
-        that sets no such ceiling, what the job's answers have generated on average (`typical_output`)."""
+        / 4 plus the most it may generate (`ceiling`, from `output_ceiling`: what OpenAI-style
+        limiters charge up front), or, for a row that sets no such ceiling, what the job's answers
+        have generated on average (`typical_output`)."""
         chars = 0
         if isinstance(value, str):
             chars = len(value)
@@ -108,7 +109,6 @@ class Binder:
                 content = message.get("content") if isinstance(message, (dict, Mapping)) else message
                 if isinstance(content, str):
                     chars += len(content)
-        ceiling = output_ceiling(kwargs)
         return chars / 4 + (typical_output if ceiling is None else ceiling)
 
 
