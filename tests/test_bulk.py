@@ -308,10 +308,15 @@ def test_a_long_wait_for_a_rate_limit_is_told(
                 break
             told += line
         # The rows the server answered before the wait have their records (Ctrl+C stops at once: it
-        # would cancel a row in flight, and the row would be sent again by --resume).
-        while time.monotonic() < deadline and not (
-            out.exists() and out.read_bytes().count(b"\n") >= server.counts.accepted > 0
-        ):
+        # would cancel a row in flight, and the row would be sent again by --resume). Requests sent
+        # just before the notice may still be on their way: the server must have had none for a while.
+        seen, quiet_since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            if server.counts.requests != seen:
+                seen, quiet_since = server.counts.requests, time.monotonic()
+            lines = out.read_bytes().count(b"\n") if out.exists() else 0
+            if lines >= server.counts.accepted > 0 and time.monotonic() - quiet_since > 0.5:
+                break
             time.sleep(0.02)
         process.send_signal(signal.SIGINT)
         _, rest = process.communicate(timeout=30)
