@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import email.utils
+from typing import Any
 
+import pytest
+import yaml
+
+from cassettes import CASSETTES
 from omniinfer.bulk.limiter import OWN_CAPS, SERVER_BUDGET, WaitNotice
 from omniinfer.bulk.pacing import (
     MAX_LAG_S,
@@ -23,6 +28,43 @@ from omniinfer.bulk.tasks import TypicalOutput, bind, output_ceiling
 )
 def test_reset_durations_in_every_providers_shape(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
+
+
+def recorded_answers(cassette: str) -> list[dict[str, str]]:
+    """The response headers (lower-cased names) of the interactions of a recorded cassette that carry
+    rate-limit headers: what the live services really send."""
+    data: dict[str, Any] = yaml.safe_load((CASSETTES / f"{cassette}.yaml").read_text())
+    answers = []
+    for interaction in data["interactions"]:
+        headers = {name.lower(): values[0] for name, values in interaction["response"]["headers"].items()}
+        if any(name.startswith("x-ratelimit-") for name in headers):
+            answers.append(headers)
+    assert answers, cassette
+    return answers
+
+
+def test_recorded_rate_limit_headers_read_as_the_services_mean_them() -> None:
+    # Cerebras: a day's requests and a minute's tokens, resets in seconds.
+    cerebras = recorded_answers("TestInferenceClient.test_chat_completion_no_stream[cerebras,conversational]")[0]
+    assert rate_limit_windows(cerebras, 100.0) == {
+        "requests": (215964.0, pytest.approx(100.0 + 23468.998601913452)),
+        "tokens": (159468.0, pytest.approx(100.0 + 8.998601913452148)),
+    }
+    # Together's image generation reports a token limit of 0 with 0 left: it counts no tokens. Read
+    # as a budget used up, it held every request back until a reset, one round a second.
+    together = recorded_answers("TestInferenceClient.test_text_to_image_default[together,text-to-image]")[0]
+    assert together["x-ratelimit-remaining-tokens"] == "0"
+    assert rate_limit_windows(together, 100.0) == {"requests": (39.0, 102.0)}
+    state = RateState(None, None, 100.0)
+    state.observe(state.number(1, 10.0, 100.0), together, 100.0)
+    assert state.blocked_for(100.0, 10.0) == 0.0
+    # Black Forest Labs gives the reset as Unix time: 2 s after the answer's Date.
+    bfl = recorded_answers("TestInferenceClient.test_text_to_image_default[black-forest-labs,text-to-image]")[0]
+    answered_at = email.utils.parsedate_to_datetime(bfl["date"]).timestamp()
+    assert rate_limit_windows(bfl, 100.0, wall=answered_at) == {"requests": (1199.0, pytest.approx(102.0))}
+    assert rate_limit_windows(bfl, 100.0, wall=answered_at + 3600) == {"requests": (1199.0, 100.0)}  # long past
+    millis = {"x-ratelimit-remaining": "5", "x-ratelimit-reset": str(int((answered_at + 30) * 1000))}
+    assert rate_limit_windows(millis, 100.0, wall=answered_at) == {"requests": (5.0, pytest.approx(130.0))}
 
 
 @pytest.mark.parametrize("text", ["soon", "", "5 parsecs", "1x"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Mapping
 
 from omniinfer._client_base import DEFAULT_MAX_CONNECTIONS
@@ -31,6 +32,11 @@ MAX_LAG_S = 1.0
 # The longest window a reset header may speak of: a day's (Cerebras' `-requests-day`), with a margin.
 # A longer reset is a server's mistake, or a trick to park the job: it is not believed.
 MAX_RESET_S = 25 * 3600.0
+
+# A reset header this large is a moment, not a duration: Unix time in seconds (Black Forest Labs
+# sends `x-ratelimit-reset: 1739552468`), or in milliseconds past the second bound.
+EPOCH_S = 1e9  # September 2001
+EPOCH_MS = 1e11
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -76,19 +82,25 @@ class Window:
         self.seq, self.remaining, self.reset_at = seq, remaining, reset_at
 
 
-def rate_limit_windows(headers: Mapping[str, str], now: float) -> dict[str, tuple[float, float]]:
+def rate_limit_windows(
+    headers: Mapping[str, str], now: float, wall: float | None = None
+) -> dict[str, tuple[float, float]]:
     """`{"requests"|"tokens": (remaining, reset_at)}` from x-ratelimit-* headers, in the shapes of OpenAI
     and Groq (`-remaining-requests`, `-reset-tokens: 7.66s`), Together (`x-ratelimit-remaining`,
-    `x-ratelimit-reset` in seconds) and Cerebras (`-remaining-tokens-minute`, `-reset-requests-day`).
-    Where a server reports several windows of one kind, the scarcest one counts."""
+    `x-ratelimit-reset` in seconds), Cerebras (`-remaining-tokens-minute`, `-reset-requests-day`) and
+    Black Forest Labs (`x-ratelimit-reset` as Unix time; `wall` is time.time() at `now`).
+    Where a server reports several windows of one kind, the scarcest one counts. A window whose
+    limit is 0 is no limit: Together reports `x-ratelimit-limit-tokens: 0` with 0 remaining for image
+    generation, which counts no tokens (recorded cassettes, fixtures/hf_cassettes)."""
     remaining: dict[tuple[str, str], float] = {}
     reset: dict[tuple[str, str], float] = {}
+    unlimited: set[tuple[str, str]] = set()
     for name, value in headers.items():
         if not name.startswith("x-ratelimit-"):
             continue
         parts = name[len("x-ratelimit-") :].split("-")
         field, rest = parts[0], parts[1:]
-        if field not in ("remaining", "reset"):
+        if field not in ("remaining", "reset", "limit"):
             continue
         kind = "tokens" if rest[:1] == ["tokens"] else "requests"
         key = (kind, "-".join(rest[1:] if rest[:1] in (["tokens"], ["requests"]) else rest))
@@ -97,12 +109,19 @@ def rate_limit_windows(headers: Mapping[str, str], now: float) -> dict[str, tupl
                 remaining[key] = float(value)
             except ValueError:
                 continue
+        elif field == "limit":
+            if value.strip() == "0":
+                unlimited.add(key)
         else:
             seconds = parse_duration(value)
+            if seconds is not None and seconds >= EPOCH_S:
+                seconds = max(0.0, seconds / (1000.0 if seconds >= EPOCH_MS else 1.0) - (wall or time.time()))
             if seconds is not None and seconds <= MAX_RESET_S:
                 reset[key] = seconds
     found: dict[str, tuple[float, float]] = {}
     for key, left in remaining.items():
+        if key in unlimited:
+            continue
         reset_at = now + reset.get(key, 1.0)
         kind = key[0]
         if kind not in found or left < found[kind][0]:
