@@ -12,6 +12,7 @@ from cassettes import CASSETTES
 from omniinfer.bulk.limiter import OWN_CAPS, SERVER_BUDGET, WaitNotice
 from omniinfer.bulk.pacing import (
     MAX_LAG_S,
+    RATE_LIMIT_PREFIXES,
     Concurrency,
     RateState,
     parse_duration,
@@ -37,7 +38,7 @@ def recorded_answers(cassette: str) -> list[dict[str, str]]:
     answers = []
     for interaction in data["interactions"]:
         headers = {name.lower(): values[0] for name, values in interaction["response"]["headers"].items()}
-        if any(name.startswith("x-ratelimit-") for name in headers):
+        if any(name.startswith(RATE_LIMIT_PREFIXES) for name in headers):
             answers.append(headers)
     assert answers, cassette
     return answers
@@ -63,6 +64,9 @@ def test_recorded_rate_limit_headers_read_as_the_services_mean_them() -> None:
     answered_at = email.utils.parsedate_to_datetime(bfl["date"]).timestamp()
     assert rate_limit_windows(bfl, 100.0, wall=answered_at) == {"requests": (1199.0, pytest.approx(102.0))}
     assert rate_limit_windows(bfl, 100.0, wall=answered_at + 3600) == {"requests": (1199.0, 100.0)}  # long past
+    # Replicate sends the IETF draft's fields.
+    replicate = recorded_answers("TestInferenceClient.test_text_to_image_default[replicate,text-to-image]")[0]
+    assert rate_limit_windows(replicate, 100.0) == {"requests": (599.0, 101.0)}
     millis = {"x-ratelimit-remaining": "5", "x-ratelimit-reset": str(int((answered_at + 30) * 1000))}
     assert rate_limit_windows(millis, 100.0, wall=answered_at) == {"requests": (5.0, pytest.approx(130.0))}
 

@@ -38,6 +38,10 @@ MAX_RESET_S = 25 * 3600.0
 EPOCH_S = 1e9  # September 2001
 EPOCH_MS = 1e11
 
+# Rate-limit headers: the providers' `x-ratelimit-*`, and the IETF draft's `RateLimit-Limit`,
+# `-Remaining` and `-Reset` (delta seconds), which Replicate sends.
+RATE_LIMIT_PREFIXES = ("x-ratelimit-", "ratelimit-")
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -87,8 +91,9 @@ def rate_limit_windows(
 ) -> dict[str, tuple[float, float]]:
     """`{"requests"|"tokens": (remaining, reset_at)}` from x-ratelimit-* headers, in the shapes of OpenAI
     and Groq (`-remaining-requests`, `-reset-tokens: 7.66s`), Together (`x-ratelimit-remaining`,
-    `x-ratelimit-reset` in seconds), Cerebras (`-remaining-tokens-minute`, `-reset-requests-day`) and
-    Black Forest Labs (`x-ratelimit-reset` as Unix time; `wall` is time.time() at `now`).
+    `x-ratelimit-reset` in seconds), Cerebras (`-remaining-tokens-minute`, `-reset-requests-day`),
+    Black Forest Labs (`x-ratelimit-reset` as Unix time; `wall` is time.time() at `now`) and the
+    IETF draft's (`ratelimit-remaining`, `ratelimit-reset`: Replicate).
     Where a server reports several windows of one kind, the scarcest one counts. A window whose
     limit is 0 is no limit: Together reports `x-ratelimit-limit-tokens: 0` with 0 remaining for image
     generation, which counts no tokens (recorded cassettes, fixtures/hf_cassettes)."""
@@ -96,9 +101,9 @@ def rate_limit_windows(
     reset: dict[tuple[str, str], float] = {}
     unlimited: set[tuple[str, str]] = set()
     for name, value in headers.items():
-        if not name.startswith("x-ratelimit-"):
+        if not name.startswith(RATE_LIMIT_PREFIXES):
             continue
-        parts = name[len("x-ratelimit-") :].split("-")
+        parts = name[name.index("ratelimit-") + len("ratelimit-") :].split("-")
         field, rest = parts[0], parts[1:]
         if field not in ("remaining", "reset", "limit"):
             continue
