@@ -36,7 +36,8 @@ class Limits:
     token_window_s: float = 60.0
     fault_rate: float = 0.0
     delay_s: float = 0.0
-    headers: str = "openai"  # openai | together | cerebras | none
+    headers: str = "openai"  # openai | together | cerebras | fireworks (no reset headers) | none
+    request_window_s: float = 1.0  # `rps` requests per window this long
     retry_after: str = "both"  # seconds | ms | both | none
     seed: int = 7
     # Tokens a chat answer generates when the request sets no max_tokens (charged as it is answered, as
@@ -121,7 +122,7 @@ class LimitedServer:
                 counts.faults += 1
                 status = self._random.choice((500, 503))
                 return status, {}, {"error": {"message": "injected fault", "type": "server_error"}}
-            second = math.floor(now)
+            second = math.floor(now / limits.request_window_s)  # the request window's number
             if self._window[0] != second:
                 self._window = (second, 0)
             # Token windows start when the server does: a test knows how long the first one lasts.
@@ -129,7 +130,7 @@ class LimitedServer:
             token_slot = math.floor(since_start / limits.token_window_s)
             if self._token_window[0] != token_slot:
                 self._token_window = (token_slot, 0.0)
-            reset_requests = second + 1 - now
+            reset_requests = (second + 1) * limits.request_window_s - now
             reset_tokens = (token_slot + 1) * limits.token_window_s - since_start
             used, used_tokens = self._window[1], self._token_window[1]
             over_requests = limits.rps is not None and used + 1 > limits.rps
@@ -167,6 +168,8 @@ class LimitedServer:
             elif shape == "together":
                 out |= {"x-ratelimit-limit": str(int(limits.rps)), "x-ratelimit-remaining": left}
                 out["x-ratelimit-reset"] = f"{reset_r:.3f}"
+            elif shape == "fireworks":  # the budget, never when it comes back (recorded cassette)
+                out |= {"x-ratelimit-limit-requests": str(int(limits.rps)), "x-ratelimit-remaining-requests": left}
             elif shape == "cerebras":
                 out |= {"x-ratelimit-limit-requests-second": str(int(limits.rps))}
                 out |= {
@@ -175,7 +178,10 @@ class LimitedServer:
                 }
         if limits.tpm is not None:
             left = str(max(0, int(limits.tpm - used_tokens)))
-            if shape == "cerebras":
+            if shape == "fireworks":
+                out |= {"x-ratelimit-limit-tokens-generated": str(int(limits.tpm))}
+                out |= {"x-ratelimit-remaining-tokens-generated": left}
+            elif shape == "cerebras":
                 out |= {
                     "x-ratelimit-remaining-tokens-minute": left,
                     "x-ratelimit-reset-tokens-minute": f"{reset_t:.3f}",

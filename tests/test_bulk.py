@@ -144,6 +144,19 @@ def test_rows_without_max_tokens_keep_under_a_token_limit(server: LimitedServer,
     assert server.counts.duplicates() == {}
 
 
+@pytest.mark.parametrize(
+    "server", [Limits(rps=10, request_window_s=1.5, headers="fireworks", retry_after="seconds")], indirect=True
+)
+def test_a_budget_whose_reset_is_never_told_is_probed_not_rushed(server: LimitedServer, tmp_path: Path) -> None:
+    # The server says what is left, never when it comes back (Fireworks' headers). Once it is used
+    # up, all the waiting requests used to go at the guessed reset: 9-17 429s here. Now one goes first.
+    params = {"max_tokens": 8}
+    summary = bulk.run("chat", prompts(60), output=tmp_path / "o.jsonl", base_url=server.url, quiet=True, params=params)
+    assert summary.succeeded == 60
+    assert server.counts.rate_limited <= 5
+    assert server.counts.duplicates() == {}
+
+
 @pytest.mark.parametrize("server", [Limits(delay_s=0.4, unbounded_completion=40)], indirect=True)
 def test_the_first_row_without_max_tokens_goes_alone(server: LimitedServer, tmp_path: Path) -> None:
     # Until one is answered, nothing tells what such a row costs a token limit: the others wait for it.

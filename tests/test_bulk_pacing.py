@@ -12,6 +12,8 @@ from cassettes import CASSETTES
 from omniinfer.bulk.limiter import OWN_CAPS, SERVER_BUDGET, WaitNotice
 from omniinfer.bulk.pacing import (
     MAX_LAG_S,
+    MAX_PROBE_S,
+    PROBE_RECHECK_S,
     RATE_LIMIT_PREFIXES,
     Concurrency,
     RateState,
@@ -48,27 +50,31 @@ def test_recorded_rate_limit_headers_read_as_the_services_mean_them() -> None:
     # Cerebras: a day's requests and a minute's tokens, resets in seconds.
     cerebras = recorded_answers("TestInferenceClient.test_chat_completion_no_stream[cerebras,conversational]")[0]
     assert rate_limit_windows(cerebras, 100.0) == {
-        "requests": (215964.0, pytest.approx(100.0 + 23468.998601913452)),
-        "tokens": (159468.0, pytest.approx(100.0 + 8.998601913452148)),
+        "requests": (215964.0, pytest.approx(100.0 + 23468.998601913452), True),
+        "tokens": (159468.0, pytest.approx(100.0 + 8.998601913452148), True),
     }
     # Together's image generation reports a token limit of 0 with 0 left: it counts no tokens. Read
     # as a budget used up, it held every request back until a reset, one round a second.
     together = recorded_answers("TestInferenceClient.test_text_to_image_default[together,text-to-image]")[0]
     assert together["x-ratelimit-remaining-tokens"] == "0"
-    assert rate_limit_windows(together, 100.0) == {"requests": (39.0, 102.0)}
+    assert rate_limit_windows(together, 100.0) == {"requests": (39.0, 102.0, True)}
     state = RateState(None, None, 100.0)
     state.observe(state.number(1, 10.0, 100.0), together, 100.0)
     assert state.blocked_for(100.0, 10.0) == 0.0
     # Black Forest Labs gives the reset as Unix time: 2 s after the answer's Date.
     bfl = recorded_answers("TestInferenceClient.test_text_to_image_default[black-forest-labs,text-to-image]")[0]
     answered_at = email.utils.parsedate_to_datetime(bfl["date"]).timestamp()
-    assert rate_limit_windows(bfl, 100.0, wall=answered_at) == {"requests": (1199.0, pytest.approx(102.0))}
-    assert rate_limit_windows(bfl, 100.0, wall=answered_at + 3600) == {"requests": (1199.0, 100.0)}  # long past
+    assert rate_limit_windows(bfl, 100.0, wall=answered_at) == {"requests": (1199.0, pytest.approx(102.0), True)}
+    assert rate_limit_windows(bfl, 100.0, wall=answered_at + 3600) == {"requests": (1199.0, 100.0, True)}  # long past
+    # Fireworks says what is left (prompt and generated tokens apart; the scarcer counts), never
+    # when it comes back.
+    fireworks = recorded_answers("TestInferenceClient.test_chat_completion_no_stream[fireworks-ai,conversational]")[0]
+    assert rate_limit_windows(fireworks, 100.0) == {"requests": (59.0, 101.0, False), "tokens": (6000.0, 101.0, False)}
     # Replicate sends the IETF draft's fields.
     replicate = recorded_answers("TestInferenceClient.test_text_to_image_default[replicate,text-to-image]")[0]
-    assert rate_limit_windows(replicate, 100.0) == {"requests": (599.0, 101.0)}
+    assert rate_limit_windows(replicate, 100.0) == {"requests": (599.0, 101.0, True)}
     millis = {"x-ratelimit-remaining": "5", "x-ratelimit-reset": str(int((answered_at + 30) * 1000))}
-    assert rate_limit_windows(millis, 100.0, wall=answered_at) == {"requests": (5.0, pytest.approx(130.0))}
+    assert rate_limit_windows(millis, 100.0, wall=answered_at) == {"requests": (5.0, pytest.approx(130.0), True)}
 
 
 @pytest.mark.parametrize("text", ["soon", "", "5 parsecs", "1x"])
@@ -79,21 +85,52 @@ def test_unreadable_durations_are_none(text: str) -> None:
 def test_rate_limit_headers_of_openai_groq_together_cerebras() -> None:
     openai = {"x-ratelimit-remaining-requests": "59", "x-ratelimit-reset-requests": "1s",
               "x-ratelimit-remaining-tokens": "1000", "x-ratelimit-reset-tokens": "6m0s"}  # fmt: skip
-    assert rate_limit_windows(openai, 100.0) == {"requests": (59, 101.0), "tokens": (1000, 460.0)}
+    assert rate_limit_windows(openai, 100.0) == {"requests": (59, 101.0, True), "tokens": (1000, 460.0, True)}
     together = {"x-ratelimit-remaining": "3", "x-ratelimit-reset": "0.5", "x-ratelimit-limit": "10"}
-    assert rate_limit_windows(together, 0.0) == {"requests": (3, 0.5)}
+    assert rate_limit_windows(together, 0.0) == {"requests": (3, 0.5, True)}
     # Cerebras reports a day window of requests and a minute window of tokens; the scarcest counts.
     cerebras = {"x-ratelimit-remaining-requests-day": "14000", "x-ratelimit-reset-requests-day": "33000.5",
                 "x-ratelimit-remaining-tokens-minute": "0", "x-ratelimit-reset-tokens-minute": "12.5"}  # fmt: skip
-    assert rate_limit_windows(cerebras, 0.0) == {"requests": (14000, 33000.5), "tokens": (0, 12.5)}
+    assert rate_limit_windows(cerebras, 0.0) == {"requests": (14000, 33000.5, True), "tokens": (0, 12.5, True)}
     assert rate_limit_windows({"content-type": "application/json", "x-ratelimit-remaining": "n/a"}, 0.0) == {}
+
+
+def test_a_used_up_budget_with_no_told_reset_is_probed_by_one_request() -> None:
+    # Fireworks' shape: what is left, never when it comes back. Once used up, the others wait a guessed
+    # second, then one request goes to find out; the rest wait for its answer.
+    state = RateState(None, None, 0.0)
+    first = state.number(1, 1.0, 0.0)
+    state.observe(first, {"x-ratelimit-remaining-requests": "1"}, 0.0)
+    state.number(1, 1.0, 0.0)  # the last one of the budget
+    assert state.blocked_for(0.5) == pytest.approx(0.5)  # until the guessed reset
+    assert state.blocked_for(1.0) == 0.0  # this one goes, and finds out
+    assert state.blocked_for(1.0) == 0.0  # (asked again before it took its number: still it)
+    probe = state.number(1, 1.0, 1.0)
+    assert state.blocked_for(1.0) == PROBE_RECHECK_S  # the others wait for its answer
+    assert state.blocked_for(1.0 + MAX_PROBE_S - 0.1) == pytest.approx(0.1)  # at most this long
+    state.observe(probe, {"x-ratelimit-remaining-requests": "20"}, 1.5)  # it came back: everyone goes
+    assert state.blocked_for(1.5) == 0.0
+    # A probe answered without a budget (a failure) lets the next request find out at once.
+    for _ in range(20):
+        state.number(1, 1.0, 1.5)
+    assert state.blocked_for(2.5) == 0.0
+    probe = state.number(1, 1.0, 2.5)
+    assert state.blocked_for(2.5) == PROBE_RECHECK_S
+    state.landed(probe)
+    assert state.blocked_for(2.5) == 0.0
+    # A told reset is believed: nothing goes before it.
+    told = RateState(None, None, 0.0)
+    told.observe(
+        told.number(1, 1.0, 0.0), {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "3s"}, 0.0
+    )
+    assert told.blocked_for(1.0) == pytest.approx(2.0)
 
 
 def test_a_reset_longer_than_a_day_and_a_pause_longer_than_two_minutes_are_not_believed() -> None:
     daily = {"x-ratelimit-remaining-requests-day": "0", "x-ratelimit-reset-requests-day": "33011.56"}
-    assert rate_limit_windows(daily, 0.0) == {"requests": (0.0, 33011.56)}  # Cerebras' day: kept
+    assert rate_limit_windows(daily, 0.0) == {"requests": (0.0, 33011.56, True)}  # Cerebras' day: kept
     parked = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "99999999"}
-    assert rate_limit_windows(parked, 0.0) == {"requests": (0.0, 1.0)}  # as if no reset was given
+    assert rate_limit_windows(parked, 0.0) == {"requests": (0.0, 1.0, False)}  # as if no reset was given
     assert pause_length(86400.0) == 120.0 and pause_length(-5.0) == 0.0 and pause_length(None) == 1.0
 
 

@@ -5,7 +5,8 @@
   so requests leave spaced at the rate without polling, and a row bigger than the bucket still passes;
 - a 429 (with `Retry-After`, else a short default) pauses everything that shares the state;
 - `x-ratelimit-remaining-*` / `x-ratelimit-reset-*` headers give the server's own budget: once the
-  requests (or tokens) sent since the observed answer use it up, sending waits for the window's reset.
+  requests (or tokens) sent since the observed answer use it up, sending waits for the window's reset
+  (where the server tells none, one request finds out after a second whether the budget came back).
 
 `Concurrency` is the AIMD controller: one more request in flight per window of clean answers while
 latency stays near its best, half as many after a 429 or an overload answer.
@@ -33,6 +34,13 @@ MAX_LAG_S = 1.0
 # A longer reset is a server's mistake, or a trick to park the job: it is not believed.
 MAX_RESET_S = 25 * 3600.0
 
+# A budget whose reset the server does not give (Fireworks and Nebius send what is left, not when it
+# comes back) is believed for this long. Once it is used up and that time has passed, one request
+# goes first to find out whether it came back; the others look again this often, and go anyway if
+# its answer (which may carry no headers: a failure) has not come within the longest wait.
+DEFAULT_RESET_S = 1.0
+PROBE_RECHECK_S = 0.25
+MAX_PROBE_S = 10.0
 # A reset header this large is a moment, not a duration: Unix time in seconds (Black Forest Labs
 # sends `x-ratelimit-reset: 1739552468`), or in milliseconds past the second bound.
 EPOCH_S = 1e9  # September 2001
@@ -78,23 +86,25 @@ def spoken_duration(seconds: float) -> str:
 
 class Window:
     """The server's budget of one kind (requests or tokens) as last observed: `remaining` after the
-    answer to the request numbered `seq`, until `reset_at` (monotonic seconds)."""
+    answer to the request numbered `seq`, until `reset_at` (monotonic seconds; `told`: the server
+    said so, else it is `DEFAULT_RESET_S` after the answer)."""
 
-    __slots__ = ("remaining", "reset_at", "seq")
+    __slots__ = ("remaining", "reset_at", "seq", "told")
 
-    def __init__(self, seq: int, remaining: float, reset_at: float) -> None:
-        self.seq, self.remaining, self.reset_at = seq, remaining, reset_at
+    def __init__(self, seq: int, remaining: float, reset_at: float, told: bool = True) -> None:
+        self.seq, self.remaining, self.reset_at, self.told = seq, remaining, reset_at, told
 
 
 def rate_limit_windows(
     headers: Mapping[str, str], now: float, wall: float | None = None
-) -> dict[str, tuple[float, float]]:
-    """`{"requests"|"tokens": (remaining, reset_at)}` from x-ratelimit-* headers, in the shapes of OpenAI
+) -> dict[str, tuple[float, float, bool]]:
+    """`{"requests"|"tokens": (remaining, reset_at, told)}` from x-ratelimit-* headers, in the shapes of OpenAI
     and Groq (`-remaining-requests`, `-reset-tokens: 7.66s`), Together (`x-ratelimit-remaining`,
     `x-ratelimit-reset` in seconds), Cerebras (`-remaining-tokens-minute`, `-reset-requests-day`),
     Black Forest Labs (`x-ratelimit-reset` as Unix time; `wall` is time.time() at `now`) and the
     IETF draft's (`ratelimit-remaining`, `ratelimit-reset`: Replicate).
-    Where a server reports several windows of one kind, the scarcest one counts. A window whose
+    Where a server reports several windows of one kind, the scarcest one counts; `told` is False
+    where no reset was given (reset_at is then `DEFAULT_RESET_S` away). A window whose
     limit is 0 is no limit: Together reports `x-ratelimit-limit-tokens: 0` with 0 remaining for image
     generation, which counts no tokens (recorded cassettes, fixtures/hf_cassettes)."""
     remaining: dict[tuple[str, str], float] = {}
@@ -123,14 +133,15 @@ def rate_limit_windows(
                 seconds = max(0.0, seconds / (1000.0 if seconds >= EPOCH_MS else 1.0) - (wall or time.time()))
             if seconds is not None and seconds <= MAX_RESET_S:
                 reset[key] = seconds
-    found: dict[str, tuple[float, float]] = {}
+    found: dict[str, tuple[float, float, bool]] = {}
     for key, left in remaining.items():
         if key in unlimited:
             continue
-        reset_at = now + reset.get(key, 1.0)
+        told = key in reset
+        reset_at = now + (reset[key] if told else DEFAULT_RESET_S)
         kind = key[0]
         if kind not in found or left < found[kind][0]:
-            found[kind] = (left, reset_at)
+            found[kind] = (left, reset_at, told)
     return found
 
 
@@ -163,6 +174,8 @@ class RateState:
         "_largest",
         "_late",
         "_next_seq",
+        "_probe_seq",
+        "_probe_until",
         "_sent_tokens",
         "paused_until",
         "rate_limited",
@@ -186,6 +199,10 @@ class RateState:
         self._late: dict[int, tuple[float, float]] = {}
         # The most the server has said was left, by kind: about its whole budget per window.
         self._largest: dict[str, float] = {}
+        # The request finding out whether a used-up budget without a told reset came back (see
+        # `_probing`): its sequence number, and until when the others wait for its answer (0: none).
+        self._probe_seq = -1
+        self._probe_until = 0.0
 
     def reserve(self, requests: int, tokens: float, now: float) -> tuple[int, float]:
         """Take `requests` requests and `tokens` tokens (a lease): the first sequence number, and how long
@@ -225,6 +242,8 @@ class RateState:
         """Request `seq` was answered (or failed): where it was counted no longer matters."""
         if self._late:
             self._late.pop(seq, None)
+        if seq == self._probe_seq:  # answered without a budget (a failure): the next request finds out
+            self._probe_until = 0.0
 
     def blocked_for(self, now: float, tokens: float | None = None) -> float:
         """Seconds until a shared pause ends or the server's budget is back (0 when free to send).
@@ -240,11 +259,13 @@ class RateState:
         waits only for a budget used up, as a request of one token would."""
         wait = self.paused_until - now
         for kind, window in self.windows.items():
-            if window.reset_at <= now:
-                continue
             need = 0.0 if tokens is None else 1.0 if kind == "requests" else tokens
             if need > self._largest.get(kind, math.inf):
                 need = 0.0
+            if window.reset_at <= now:
+                if not window.told and window.remaining - self._sent_since(kind, window.seq) < max(need, 1.0):
+                    wait = max(wait, self._probing(now))  # used up, and nobody said until when
+                continue
             left = window.remaining - self._sent_since(kind, window.seq)
             if left <= 0 or left < need:
                 wait = max(wait, window.reset_at - now)
@@ -254,6 +275,18 @@ class RateState:
                     wait = max(wait, min(window.reset_at, first_ends) - now)
         return max(0.0, wait)
 
+    def _probing(self, now: float) -> float:
+        """A budget is used up and its reset was not told: one request goes to find out whether it
+        came back (0 for it), the others wait for its answer (at most `MAX_PROBE_S`). Without this,
+        every waiting request went at the guessed reset, and against a minute's budget all but the
+        first were refused (27 429s for 100 rows at 20 requests per 4 s; see bench/RESULTS.md)."""
+        if now >= self._probe_until:  # none out (or its answer is overdue): the next request is it
+            self._probe_seq, self._probe_until = self._next_seq, now + MAX_PROBE_S
+            return 0.0
+        if self._next_seq <= self._probe_seq:  # its number is not taken yet: this request takes it
+            return 0.0
+        return min(PROBE_RECHECK_S, self._probe_until - now)
+
     def observe(self, seq: int, headers: Mapping[str, str], now: float) -> None:
         """An answer to request `seq` came with these headers (names lower-cased).
 
@@ -261,11 +294,12 @@ class RateState:
         than the newest one, the server counted its request after the newest one's, so that
         budget was already spent by one more request than it says."""
         late = self._late.pop(seq, None) if self._late else None
-        for kind, (left, reset_at) in rate_limit_windows(headers, now).items():
+        for kind, (left, reset_at, told) in rate_limit_windows(headers, now).items():
             self._largest[kind] = max(self._largest.get(kind, 0.0), left)
             known = self.windows.get(kind)
             if known is None or seq >= known.seq or known.reset_at <= now:
-                self.windows[kind] = Window(seq, left, reset_at)
+                self.windows[kind] = Window(seq, left, reset_at, told)
+                self._probe_until = 0.0  # a budget as the server sees it now: no need to find out
             elif left < known.remaining and abs(reset_at - known.reset_at) < SAME_WINDOW_S:
                 known.remaining -= 1.0 if kind == "requests" else (0.0 if late is None else late[0])
         self._forget_old_tokens()
