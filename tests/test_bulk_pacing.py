@@ -126,6 +126,31 @@ def test_a_used_up_budget_with_no_told_reset_is_probed_by_one_request() -> None:
     assert told.blocked_for(1.0) == pytest.approx(2.0)
 
 
+def test_on_ray_the_lease_that_finds_out_is_cut_to_one_request() -> None:
+    # Ray actors take leases of several requests, numbered before they wait. The lease that is to find
+    # out whether a used-up budget came back may send one request; the caps get the rest back.
+    for left, wait_after in (("20", 0.0), ("10", 1.0)):
+        state = RateState(None, None, 0.0)
+        first, _ = state.reserve(4, 4.0, 0.0)
+        state.observe(first, {"x-ratelimit-remaining-requests": "0"}, 0.0)
+        probe, wait = state.reserve(16, 16.0, 1.0)
+        assert wait == 0.0 and state.granted(probe, 16, 16.0, 1.0) == 1
+        other, wait = state.reserve(16, 16.0, 1.0)
+        assert wait == PROBE_RECHECK_S and state.granted(other, 16, 16.0, 1.0) == 16
+        assert state.blocked_for(1.2, lease=probe) == 0.0  # the lease that finds out, asking again
+        # Its answer: the 15 requests its lease did not send are not counted; the other lease's 16
+        # are (20 left holds them; 10 does not, and the lease waits for the guessed reset).
+        state.observe(probe, {"x-ratelimit-remaining-requests": left}, 1.5)
+        assert state.blocked_for(1.5, lease=other) == pytest.approx(wait_after)
+    capped = RateState(60.0 * 100, 60.0 * 1000, 0.0)  # 100 requests and 1,000 tokens a second
+    capped.observe(capped.reserve(4, 40.0, 0.0)[0], {"x-ratelimit-remaining-requests": "0"}, 0.0)
+    lease, _ = capped.reserve(16, 160.0, 2.0)
+    assert capped.requests is not None and capped.tokens is not None
+    before = (capped.requests.level, capped.tokens.level)
+    assert capped.granted(lease, 16, 160.0, 2.0) == 1  # the caps get the other 15 back
+    assert (capped.requests.level, capped.tokens.level) == (before[0] + 15, before[1] + 150)
+
+
 def test_a_reset_longer_than_a_day_and_a_pause_longer_than_two_minutes_are_not_believed() -> None:
     daily = {"x-ratelimit-remaining-requests-day": "0", "x-ratelimit-reset-requests-day": "33011.56"}
     assert rate_limit_windows(daily, 0.0) == {"requests": (0.0, 33011.56, True)}  # Cerebras' day: kept

@@ -65,6 +65,24 @@ def test_two_workers_share_one_limit_and_complete(cluster: Any, tmp_path: Path) 
     assert answered == {f"answer to row {i}" for i in range(160) if i != 7}
 
 
+def test_leases_find_out_whether_a_budget_came_back_one_request_at_a_time(cluster: Any, tmp_path: Path) -> None:
+    from omniinfer.bulk.ray import run_on_ray
+
+    # The server tells what is left, never when it comes back (Fireworks' headers), 20 requests per
+    # 2-s window. Leases of 16 requests each went at the guessed reset: 22 429s in 142 requests.
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"prompt": f"row {i}"}) + "\n" for i in range(100)))
+    limits = Limits(rps=20, request_window_s=2.0, headers="fireworks", retry_after="seconds")
+    with LimitedServer(limits) as server:
+        out = tmp_path / "out.jsonl"
+        summary = run_on_ray(
+            "chat", source, output=out, base_url=server.url, workers=2, quiet=True, params={"max_tokens": 8}
+        )
+        counts = server.counts
+    assert summary.succeeded == 100 and counts.duplicates() == {}
+    assert counts.rate_limited <= 0.03 * counts.requests
+
+
 def test_a_row_that_kills_its_worker_is_recorded_and_the_others_answered(
     cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

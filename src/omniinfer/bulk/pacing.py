@@ -176,6 +176,7 @@ class RateState:
         "_next_seq",
         "_probe_seq",
         "_probe_until",
+        "_probe_void",
         "_sent_tokens",
         "paused_until",
         "rate_limited",
@@ -203,13 +204,15 @@ class RateState:
         # `_probing`): its sequence number, and until when the others wait for its answer (0: none).
         self._probe_seq = -1
         self._probe_until = 0.0
+        self._probe_void = 0  # numbers right after it that will not be sent (the rest of its lease)
 
     def reserve(self, requests: int, tokens: float, now: float) -> tuple[int, float]:
         """Take `requests` requests and `tokens` tokens (a lease): the first sequence number, and how long
         to wait before the first may leave. Waiting again on `blocked_for` after that sleep catches
         pauses that started meanwhile."""
         wait = self.charge(requests, tokens, now)
-        return self.number(requests, tokens, now), max(wait, self.blocked_for(now))
+        first = self.number(requests, tokens, now)
+        return first, max(wait, self.blocked_for(now, lease=first))
 
     def charge(self, requests: int, tokens: float, now: float) -> float:
         """Take `requests` and `tokens` from the client caps: seconds until they allow them to leave."""
@@ -245,7 +248,7 @@ class RateState:
         if seq == self._probe_seq:  # answered without a budget (a failure): the next request finds out
             self._probe_until = 0.0
 
-    def blocked_for(self, now: float, tokens: float | None = None) -> float:
+    def blocked_for(self, now: float, tokens: float | None = None, lease: int | None = None) -> float:
         """Seconds until a shared pause ends or the server's budget is back (0 when free to send).
         A budget used up only by requests that may lag is looked at again when the first of them
         stops counting (they may have been counted already: no reason to wait for the reset).
@@ -256,7 +259,10 @@ class RateState:
         and the server answered it with a 429: one a second at a limit of 400 tokens a second.) A
         request larger than any budget the server has reported (a `max_tokens` above the whole
         per-minute limit) cannot be what the server charges, or it would never be answered: it
-        waits only for a budget used up, as a request of one token would."""
+        waits only for a budget used up, as a request of one token would.
+
+        `lease`: asked for the lease numbered from `lease` on (Ray), already numbered: if a used-up
+        budget must be found out, that lease is the one to do it (see `probe_lease`)."""
         wait = self.paused_until - now
         for kind, window in self.windows.items():
             need = 0.0 if tokens is None else 1.0 if kind == "requests" else tokens
@@ -264,7 +270,7 @@ class RateState:
                 need = 0.0
             if window.reset_at <= now:
                 if not window.told and window.remaining - self._sent_since(kind, window.seq) < max(need, 1.0):
-                    wait = max(wait, self._probing(now))  # used up, and nobody said until when
+                    wait = max(wait, self._probing(now, lease))  # used up, and nobody said until when
                 continue
             left = window.remaining - self._sent_since(kind, window.seq)
             if left <= 0 or left < need:
@@ -275,17 +281,35 @@ class RateState:
                     wait = max(wait, min(window.reset_at, first_ends) - now)
         return max(0.0, wait)
 
-    def _probing(self, now: float) -> float:
+    def _probing(self, now: float, lease: int | None) -> float:
         """A budget is used up and its reset was not told: one request goes to find out whether it
         came back (0 for it), the others wait for its answer (at most `MAX_PROBE_S`). Without this,
         every waiting request went at the guessed reset, and against a minute's budget all but the
         first were refused (27 429s for 100 rows at 20 requests per 4 s; see bench/RESULTS.md)."""
         if now >= self._probe_until:  # none out (or its answer is overdue): the next request is it
-            self._probe_seq, self._probe_until = self._next_seq, now + MAX_PROBE_S
+            self._probe_seq = self._next_seq if lease is None else lease
+            self._probe_until = now + MAX_PROBE_S
+            self._probe_void = 0
             return 0.0
-        if self._next_seq <= self._probe_seq:  # its number is not taken yet: this request takes it
+        if lease is None and self._next_seq <= self._probe_seq:  # its number is not taken yet: this one's
+            return 0.0
+        if lease is not None and lease == self._probe_seq:  # this lease is the one (asking again)
             return 0.0
         return min(PROBE_RECHECK_S, self._probe_until - now)
+
+    def granted(self, lease: int, requests: int, tokens: float, now: float) -> int:
+        """How many of the `requests` (of `tokens` in all) of the lease numbered from `lease` on may
+        go: one when that lease is to find out whether a budget came back (a whole lease would be
+        refused but one). The rest are given back to the client caps and are not counted as sent
+        once its answer has come."""
+        if requests <= 1 or lease != self._probe_seq or now >= self._probe_until:
+            return requests
+        self._probe_void = max(self._probe_void, requests - 1)
+        if self.requests is not None:
+            self.requests.give_back(requests - 1)
+        if self.tokens is not None:
+            self.tokens.give_back(tokens * (requests - 1) / requests)
+        return 1
 
     def observe(self, seq: int, headers: Mapping[str, str], now: float) -> None:
         """An answer to request `seq` came with these headers (names lower-cased).
@@ -294,12 +318,17 @@ class RateState:
         than the newest one, the server counted its request after the newest one's, so that
         budget was already spent by one more request than it says."""
         late = self._late.pop(seq, None) if self._late else None
+        # The answer of the request that found out whether a budget came back (see `_probing`). On
+        # Ray, the rest of its lease was never sent: the budget it reports counts after those numbers.
+        found_out = seq == self._probe_seq and self._probe_until > 0.0
         for kind, (left, reset_at, told) in rate_limit_windows(headers, now).items():
             self._largest[kind] = max(self._largest.get(kind, 0.0), left)
             known = self.windows.get(kind)
-            if known is None or seq >= known.seq or known.reset_at <= now:
+            if found_out:
+                self.windows[kind] = Window(seq + self._probe_void, left, reset_at, told)
+                self._probe_until = 0.0
+            elif known is None or seq >= known.seq or known.reset_at <= now:
                 self.windows[kind] = Window(seq, left, reset_at, told)
-                self._probe_until = 0.0  # a budget as the server sees it now: no need to find out
             elif left < known.remaining and abs(reset_at - known.reset_at) < SAME_WINDOW_S:
                 known.remaining -= 1.0 if kind == "requests" else (0.0 if late is None else late[0])
         self._forget_old_tokens()

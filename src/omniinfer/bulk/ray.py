@@ -60,13 +60,20 @@ class LimiterActor:
         self.state = RateState(rpm, tpm, time.monotonic())
         self.leases = 0
 
-    def lease(self, requests: int, tokens: float) -> tuple[int, float]:
-        """(first sequence number, seconds to wait before the first of these requests may leave)."""
+    def lease(self, requests: int, tokens: float) -> tuple[int, int, float]:
+        """(first sequence number, how many requests may use it, seconds to wait before the first of
+        them may leave). One request only when the lease is to find out whether a used-up budget
+        came back (the server never told when): the others wait for its answer."""
         self.leases += 1
-        return self.state.reserve(requests, tokens, time.monotonic())
+        now = time.monotonic()
+        first, wait = self.state.reserve(requests, tokens, now)
+        return first, self.state.granted(first, requests, tokens, now), wait
 
-    def blocked_for(self) -> float:
-        return self.state.blocked_for(time.monotonic())
+    def blocked_for(self, lease: int, requests: int, tokens: float) -> tuple[float, int]:
+        """(seconds the lease numbered from `lease` on still waits, how many of its `requests` may go)."""
+        now = time.monotonic()
+        wait = self.state.blocked_for(now, lease=lease)
+        return wait, self.state.granted(lease, requests, tokens, now)
 
     def observe(self, seq: int, headers: dict[str, str]) -> None:
         self.state.observe(seq, headers, time.monotonic())
@@ -128,17 +135,20 @@ class RayLimiter:
             async with self._lock:
                 if self._left > 0:
                     continue
-                first, wait = await self.actor.lease.remote(self.chunk, tokens * self.chunk)
+                first, granted, wait = await self.actor.lease.remote(self.chunk, tokens * self.chunk)
                 if wait > 0:
                     await self._sleep(wait)
-                    await self._wait_out_pause()  # one may have started elsewhere while this lease waited
-                self._seq, self._left = first, self.chunk
+                    # A pause may have started elsewhere while this lease waited.
+                    granted = await self._wait_out_pause(first, granted, tokens)
+                self._seq, self._left = first, granted
 
-    async def _wait_out_pause(self) -> None:
-        blocked = await self.actor.blocked_for.remote()
+    async def _wait_out_pause(self, lease: int, granted: int, tokens: float) -> int:
+        """Wait until the lease may go; how many of its requests (of `tokens` each) may."""
+        blocked, granted = await self.actor.blocked_for.remote(lease, granted, tokens * granted)
         while blocked > 0:
             await self._sleep(blocked)
-            blocked = await self.actor.blocked_for.remote()
+            blocked, granted = await self.actor.blocked_for.remote(lease, granted, tokens * granted)
+        return int(granted)
 
     async def _sleep(self, seconds: float) -> None:
         self._notice.waiting(seconds, time.monotonic())
