@@ -134,9 +134,9 @@ def test_on_ray_the_lease_that_finds_out_is_cut_to_one_request() -> None:
         first, _ = state.reserve(4, 4.0, 0.0)
         state.observe(first, {"x-ratelimit-remaining-requests": "0"}, 0.0)
         probe, wait = state.reserve(16, 16.0, 1.0)
-        assert wait == 0.0 and state.granted(probe, 16, 16.0, 1.0) == 1
+        assert wait == 0.0 and state.granted(probe, 16, 16.0, 1.0) == (1, True)
         other, wait = state.reserve(16, 16.0, 1.0)
-        assert wait == PROBE_RECHECK_S and state.granted(other, 16, 16.0, 1.0) == 16
+        assert wait == PROBE_RECHECK_S and state.granted(other, 16, 16.0, 1.0) == (16, False)
         assert state.blocked_for(1.2, lease=probe) == 0.0  # the lease that finds out, asking again
         # Its answer: the 15 requests its lease did not send are not counted; the other lease's 16
         # are (20 left holds them; 10 does not, and the lease waits for the guessed reset).
@@ -147,7 +147,7 @@ def test_on_ray_the_lease_that_finds_out_is_cut_to_one_request() -> None:
     lease, _ = capped.reserve(16, 160.0, 2.0)
     assert capped.requests is not None and capped.tokens is not None
     before = (capped.requests.level, capped.tokens.level)
-    assert capped.granted(lease, 16, 160.0, 2.0) == 1  # the caps get the other 15 back
+    assert capped.granted(lease, 16, 160.0, 2.0) == (1, True)  # the caps get the other 15 back
     assert (capped.requests.level, capped.tokens.level) == (before[0] + 15, before[1] + 150)
 
 

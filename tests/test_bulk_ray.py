@@ -72,7 +72,8 @@ def test_leases_find_out_whether_a_budget_came_back_one_request_at_a_time(cluste
     # 2-s window. Leases of 16 requests each went at the guessed reset: 22 429s in 142 requests.
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps({"prompt": f"row {i}"}) + "\n" for i in range(100)))
-    limits = Limits(rps=20, request_window_s=2.0, headers="fireworks", retry_after="seconds")
+    # (Faults: a request that finds out and fails without a budget lets the next one find out.)
+    limits = Limits(rps=20, request_window_s=2.0, headers="fireworks", retry_after="seconds", fault_rate=0.05)
     with LimitedServer(limits) as server:
         out = tmp_path / "out.jsonl"
         summary = run_on_ray(

@@ -297,19 +297,20 @@ class RateState:
             return 0.0
         return min(PROBE_RECHECK_S, self._probe_until - now)
 
-    def granted(self, lease: int, requests: int, tokens: float, now: float) -> int:
+    def granted(self, lease: int, requests: int, tokens: float, now: float) -> tuple[int, bool]:
         """How many of the `requests` (of `tokens` in all) of the lease numbered from `lease` on may
-        go: one when that lease is to find out whether a budget came back (a whole lease would be
-        refused but one). The rest are given back to the client caps and are not counted as sent
-        once its answer has come."""
-        if requests <= 1 or lease != self._probe_seq or now >= self._probe_until:
-            return requests
-        self._probe_void = max(self._probe_void, requests - 1)
-        if self.requests is not None:
-            self.requests.give_back(requests - 1)
-        if self.tokens is not None:
-            self.tokens.give_back(tokens * (requests - 1) / requests)
-        return 1
+        go, and whether that lease is to find out whether a budget came back: then one only (a
+        whole lease would be refused but one), the rest given back to the client caps and not
+        counted as sent once its answer has come."""
+        if lease != self._probe_seq or now >= self._probe_until:
+            return requests, False
+        if requests > 1:
+            self._probe_void = max(self._probe_void, requests - 1)
+            if self.requests is not None:
+                self.requests.give_back(requests - 1)
+            if self.tokens is not None:
+                self.tokens.give_back(tokens * (requests - 1) / requests)
+        return 1, True
 
     def observe(self, seq: int, headers: Mapping[str, str], now: float) -> None:
         """An answer to request `seq` came with these headers (names lower-cased).

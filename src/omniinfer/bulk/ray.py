@@ -60,20 +60,26 @@ class LimiterActor:
         self.state = RateState(rpm, tpm, time.monotonic())
         self.leases = 0
 
-    def lease(self, requests: int, tokens: float) -> tuple[int, int, float]:
-        """(first sequence number, how many requests may use it, seconds to wait before the first of
-        them may leave). One request only when the lease is to find out whether a used-up budget
-        came back (the server never told when): the others wait for its answer."""
+    def lease(self, requests: int, tokens: float) -> tuple[int, int, bool, float]:
+        """(first sequence number, how many requests may use it, whether it finds out, seconds to
+        wait before the first of them may leave). One request only when the lease is to find out
+        whether a used-up budget came back (the server never told when): the others wait for its
+        answer."""
         self.leases += 1
         now = time.monotonic()
         first, wait = self.state.reserve(requests, tokens, now)
-        return first, self.state.granted(first, requests, tokens, now), wait
+        return (first, *self.state.granted(first, requests, tokens, now), wait)
 
-    def blocked_for(self, lease: int, requests: int, tokens: float) -> tuple[float, int]:
-        """(seconds the lease numbered from `lease` on still waits, how many of its `requests` may go)."""
+    def blocked_for(self, lease: int, requests: int, tokens: float) -> tuple[float, int, bool]:
+        """(seconds the lease numbered from `lease` on still waits, how many of its `requests` may go,
+        whether it finds out)."""
         now = time.monotonic()
         wait = self.state.blocked_for(now, lease=lease)
-        return wait, self.state.granted(lease, requests, tokens, now)
+        return (wait, *self.state.granted(lease, requests, tokens, now))
+
+    def landed(self, seq: int) -> None:
+        """The request that was to find out was answered without a budget (a failure)."""
+        self.state.landed(seq)
 
     def observe(self, seq: int, headers: dict[str, str]) -> None:
         self.state.observe(seq, headers, time.monotonic())
@@ -120,6 +126,7 @@ class RayLimiter:
         self._lock = asyncio.Lock()
         self._rate_limited = 0
         self._notice = WaitNotice()
+        self._finding_out: int | None = None  # the request of ours that finds out whether a budget came back
 
     async def acquire(self, tokens: float, may_lag: bool = False) -> int:
         # `may_lag` is not passed on: leases are numbered in chunks, ahead of the requests that use
@@ -135,20 +142,22 @@ class RayLimiter:
             async with self._lock:
                 if self._left > 0:
                     continue
-                first, granted, wait = await self.actor.lease.remote(self.chunk, tokens * self.chunk)
+                first, granted, finds_out, wait = await self.actor.lease.remote(self.chunk, tokens * self.chunk)
                 if wait > 0:
                     await self._sleep(wait)
                     # A pause may have started elsewhere while this lease waited.
-                    granted = await self._wait_out_pause(first, granted, tokens)
+                    granted, finds_out = await self._wait_out_pause(first, granted, tokens)
                 self._seq, self._left = first, granted
+                self._finding_out = first if finds_out else None
 
-    async def _wait_out_pause(self, lease: int, granted: int, tokens: float) -> int:
-        """Wait until the lease may go; how many of its requests (of `tokens` each) may."""
-        blocked, granted = await self.actor.blocked_for.remote(lease, granted, tokens * granted)
+    async def _wait_out_pause(self, lease: int, granted: int, tokens: float) -> tuple[int, bool]:
+        """Wait until the lease may go; how many of its requests (of `tokens` each) may, and whether
+        it finds out whether a budget came back."""
+        blocked, granted, finds_out = await self.actor.blocked_for.remote(lease, granted, tokens * granted)
         while blocked > 0:
             await self._sleep(blocked)
-            blocked, granted = await self.actor.blocked_for.remote(lease, granted, tokens * granted)
-        return int(granted)
+            blocked, granted, finds_out = await self.actor.blocked_for.remote(lease, granted, tokens * granted)
+        return int(granted), bool(finds_out)
 
     async def _sleep(self, seconds: float) -> None:
         self._notice.waiting(seconds, time.monotonic())
@@ -156,10 +165,16 @@ class RayLimiter:
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
         if any(name.startswith(RATE_LIMIT_PREFIXES) for name in headers):
+            if seq == self._finding_out:
+                self._finding_out = None  # its budget tells the actor what it found out
             self.actor.observe.remote(seq, dict(headers))
 
     def landed(self, seq: int) -> None:
-        pass  # nothing lags at the actor (see acquire)
+        # Nothing lags at the actor (see acquire). Only the request that was to find out whether a
+        # budget came back, answered without one, is told: the others would wait for it otherwise.
+        if seq == self._finding_out:
+            self._finding_out = None
+            self.actor.landed.remote(seq)
 
     def rate_limited(self, retry_after: float | None) -> None:
         self._rate_limited += 1
