@@ -10,6 +10,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,6 +156,50 @@ def test_a_budget_whose_reset_is_never_told_is_probed_not_rushed(server: Limited
     assert summary.succeeded == 60
     assert server.counts.rate_limited <= 5
     assert server.counts.duplicates() == {}
+
+
+def test_a_budget_told_on_some_answers_only_does_not_send_the_job_one_request_at_a_time(tmp_path: Path) -> None:
+    # aiohttp on loopback: the first 5 answers tell a budget counting down to 0 without a reset
+    # (Fireworks' shape), the later ones tell none. Finding that budget out again and again held
+    # every request behind the one before it (200 rows: 12.5 s against 1.7 s).
+    from aiohttp import web
+
+    state = {"answered": 0, "in_flight": 0, "most_in_flight_later": 0}
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        state["in_flight"] += 1
+        if state["answered"] >= 5:
+            state["most_in_flight_later"] = max(state["most_in_flight_later"], state["in_flight"])
+        await asyncio.sleep(0.02)
+        state["in_flight"] -= 1
+        state["answered"] += 1
+        told = state["answered"] <= 5
+        headers = {"x-ratelimit-remaining-requests": str(5 - state["answered"])} if told else {}
+        return web.json_response([{"label": "POSITIVE", "score": 0.9}], headers=headers)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handle)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        rows = [{"text": f"t{i}"} for i in range(100)]
+        summary = bulk.run(
+            "text-classification", rows, output=tmp_path / "o.jsonl", base_url=f"http://127.0.0.1:{port}", quiet=True
+        )
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+    assert summary.succeeded == 100 and state["answered"] == 100
+    assert state["most_in_flight_later"] > 1
 
 
 @pytest.mark.parametrize("server", [Limits(delay_s=0.4, unbounded_completion=40)], indirect=True)

@@ -118,6 +118,14 @@ def test_a_used_up_budget_with_no_told_reset_is_probed_by_one_request() -> None:
     assert state.blocked_for(2.5) == PROBE_RECHECK_S
     state.landed(probe)
     assert state.blocked_for(2.5) == 0.0
+    # An answer to it that tells no budget (the server tells it on some answers only): the guess is
+    # forgotten, rather than found out again request after request.
+    probe = state.number(1, 1.0, 2.5)  # (the one that was told to find out, just above)
+    assert state.blocked_for(3.5) == PROBE_RECHECK_S
+    state.observe(probe, {"content-type": "application/json"}, 3.6)
+    assert state.blocked_for(3.6) == 0.0 and "requests" not in state.windows
+    state.number(1, 1.0, 3.6)
+    assert state.blocked_for(3.6) == 0.0  # nobody waits for a finding-out any more
     # A told reset is believed: nothing goes before it.
     told = RateState(None, None, 0.0)
     told.observe(

@@ -322,16 +322,23 @@ class RateState:
         # The answer of the request that found out whether a budget came back (see `_probing`). On
         # Ray, the rest of its lease was never sent: the budget it reports counts after those numbers.
         found_out = seq == self._probe_seq and self._probe_until > 0.0
-        for kind, (left, reset_at, told) in rate_limit_windows(headers, now).items():
+        told_now = rate_limit_windows(headers, now)
+        for kind, (left, reset_at, told) in told_now.items():
             self._largest[kind] = max(self._largest.get(kind, 0.0), left)
             known = self.windows.get(kind)
             if found_out:
                 self.windows[kind] = Window(seq + self._probe_void, left, reset_at, told)
-                self._probe_until = 0.0
             elif known is None or seq >= known.seq or known.reset_at <= now:
                 self.windows[kind] = Window(seq, left, reset_at, told)
             elif left < known.remaining and abs(reset_at - known.reset_at) < SAME_WINDOW_S:
                 known.remaining -= 1.0 if kind == "requests" else (0.0 if late is None else late[0])
+        if found_out:
+            self._probe_until = 0.0
+            # Answered, without the budget that was being found out: the server tells it on some
+            # answers only. Finding it out again would send the job one request at a time; the
+            # budget is forgotten instead, as any guess past its second was before.
+            for kind in [kind for kind, window in self.windows.items() if kind not in told_now and not window.told]:
+                del self.windows[kind]
         self._forget_old_tokens()
 
     def pause(self, seconds: float | None, now: float) -> float:

@@ -164,9 +164,11 @@ class RayLimiter:
         await asyncio.sleep(seconds)
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
-        if any(name.startswith(RATE_LIMIT_PREFIXES) for name in headers):
-            if seq == self._finding_out:
-                self._finding_out = None  # its budget tells the actor what it found out
+        told = any(name.startswith(RATE_LIMIT_PREFIXES) for name in headers)
+        if seq == self._finding_out:  # what it found out goes to the actor, a budget or none
+            self._finding_out = None
+            self.actor.observe.remote(seq, dict(headers) if told else {})
+        elif told:
             self.actor.observe.remote(seq, dict(headers))
 
     def landed(self, seq: int) -> None:
