@@ -14,12 +14,12 @@ from omniinfer.bulk.pacing import (
     MAX_LAG_S,
     MAX_PROBE_S,
     PROBE_RECHECK_S,
-    RATE_LIMIT_PREFIXES,
     Concurrency,
     RateState,
     parse_duration,
     pause_length,
     rate_limit_windows,
+    reports_budget,
     spoken_duration,
 )
 from omniinfer.bulk.tasks import TypicalOutput, bind, output_ceiling
@@ -40,7 +40,7 @@ def recorded_answers(cassette: str) -> list[dict[str, str]]:
     answers = []
     for interaction in data["interactions"]:
         headers = {name.lower(): values[0] for name, values in interaction["response"]["headers"].items()}
-        if any(name.startswith(RATE_LIMIT_PREFIXES) for name in headers):
+        if reports_budget(headers):
             answers.append(headers)
     assert answers, cassette
     return answers

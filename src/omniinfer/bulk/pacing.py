@@ -95,6 +95,11 @@ class Window:
         self.seq, self.remaining, self.reset_at, self.told = seq, remaining, reset_at, told
 
 
+def reports_budget(headers: Mapping[str, str]) -> bool:
+    """Whether an answer's headers (names lower-cased) say anything `rate_limit_windows` reads."""
+    return any(name.startswith(RATE_LIMIT_PREFIXES) for name in headers)
+
+
 def rate_limit_windows(
     headers: Mapping[str, str], now: float, wall: float | None = None
 ) -> dict[str, tuple[float, float, bool]]:
@@ -262,7 +267,7 @@ class RateState:
         waits only for a budget used up, as a request of one token would.
 
         `lease`: asked for the lease numbered from `lease` on (Ray), already numbered: if a used-up
-        budget must be found out, that lease is the one to do it (see `probe_lease`)."""
+        budget must be found out, that lease is the one to do it (see `granted`)."""
         wait = self.paused_until - now
         for kind, window in self.windows.items():
             need = 0.0 if tokens is None else 1.0 if kind == "requests" else tokens
@@ -291,11 +296,10 @@ class RateState:
             self._probe_until = now + MAX_PROBE_S
             self._probe_void = 0
             return 0.0
-        if lease is None and self._next_seq <= self._probe_seq:  # its number is not taken yet: this one's
-            return 0.0
-        if lease is not None and lease == self._probe_seq:  # this lease is the one (asking again)
-            return 0.0
-        return min(PROBE_RECHECK_S, self._probe_until - now)
+        # A request not numbered yet is the one while that number is not taken; a lease (numbered
+        # already) is the one when it holds that number, asking again.
+        ours = self._next_seq <= self._probe_seq if lease is None else lease == self._probe_seq
+        return 0.0 if ours else min(PROBE_RECHECK_S, self._probe_until - now)
 
     def granted(self, lease: int, requests: int, tokens: float, now: float) -> tuple[int, bool]:
         """How many of the `requests` (of `tokens` in all) of the lease numbered from `lease` on may

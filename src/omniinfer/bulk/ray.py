@@ -33,7 +33,7 @@ from omniinfer.bulk import loops
 from omniinfer.bulk.engine import Engine, row_record
 from omniinfer.bulk.job import BulkOptions, BulkSummary, prepare, summarize
 from omniinfer.bulk.limiter import WaitNotice
-from omniinfer.bulk.pacing import RATE_LIMIT_PREFIXES, Concurrency, RateState, pause_length
+from omniinfer.bulk.pacing import Concurrency, RateState, pause_length, reports_budget
 from omniinfer.bulk.stopping import FailureStreak
 from omniinfer.bulk.tasks import BulkUsageError, TypicalOutput, bind, task_id
 from omniinfer.bulk.writers import open_sink, resume_key
@@ -164,7 +164,7 @@ class RayLimiter:
         await asyncio.sleep(seconds)
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
-        told = any(name.startswith(RATE_LIMIT_PREFIXES) for name in headers)
+        told = reports_budget(headers)
         if seq == self._finding_out:  # what it found out goes to the actor, a budget or none
             self._finding_out = None
             self.actor.observe.remote(seq, dict(headers) if told else {})
