@@ -150,6 +150,14 @@ def test_on_ray_the_lease_that_finds_out_is_cut_to_one_request() -> None:
         # are (20 left holds them; 10 does not, and the lease waits for the guessed reset).
         state.observe(probe, {"x-ratelimit-remaining-requests": left}, 1.5)
         assert state.blocked_for(1.5, lease=other) == pytest.approx(wait_after)
+    # A lease numbered before the one that finds out, still waiting: its numbers would not count
+    # against the budget that answer reports, so it is given back whole and leased again.
+    state = RateState(None, None, 0.0)
+    state.observe(state.reserve(4, 4.0, 0.0)[0], {"x-ratelimit-remaining-requests": "0"}, 0.0)
+    older, _ = state.reserve(16, 16.0, 0.5)  # waits for the guessed reset
+    later, wait = state.reserve(16, 16.0, 1.0)
+    assert wait == 0.0 and state.granted(later, 16, 16.0, 1.0) == (1, True)
+    assert state.granted(older, 16, 16.0, 1.0) == (0, False)
     capped = RateState(60.0 * 100, 60.0 * 1000, 0.0)  # 100 requests and 1,000 tokens a second
     capped.observe(capped.reserve(4, 40.0, 0.0)[0], {"x-ratelimit-remaining-requests": "0"}, 0.0)
     lease, _ = capped.reserve(16, 160.0, 2.0)

@@ -305,16 +305,25 @@ class RateState:
         """How many of the `requests` (of `tokens` in all) of the lease numbered from `lease` on may
         go, and whether that lease is to find out whether a budget came back: then one only (a
         whole lease would be refused but one), the rest given back to the client caps and not
-        counted as sent once its answer has come."""
+        counted as sent once its answer has come. 0 for a lease numbered before the one that found
+        out: the budget that answer reports counts from there, so its numbers would not be counted;
+        it is given back whole, to be leased again."""
+        if lease < self._probe_seq:
+            self._refund(requests, tokens)
+            return 0, False
         if lease != self._probe_seq or now >= self._probe_until:
             return requests, False
         if requests > 1:
             self._probe_void = max(self._probe_void, requests - 1)
-            if self.requests is not None:
-                self.requests.give_back(requests - 1)
-            if self.tokens is not None:
-                self.tokens.give_back(tokens * (requests - 1) / requests)
+            self._refund(requests - 1, tokens * (requests - 1) / requests)
         return 1, True
+
+    def _refund(self, requests: int, tokens: float) -> None:
+        """Give back to the client caps what was charged for requests that will not be sent."""
+        if self.requests is not None:
+            self.requests.give_back(requests)
+        if self.tokens is not None:
+            self.tokens.give_back(tokens)
 
     def observe(self, seq: int, headers: Mapping[str, str], now: float) -> None:
         """An answer to request `seq` came with these headers (names lower-cased).

@@ -147,6 +147,8 @@ class RayLimiter:
                     await self._sleep(wait)
                     # A pause may have started elsewhere while this lease waited.
                     granted, finds_out = await self._wait_out_pause(first, granted, tokens)
+                if granted == 0:  # it waited while a later lease found out whether a budget came back
+                    continue
                 self._seq, self._left = first, granted
                 self._finding_out = first if finds_out else None
 
@@ -154,7 +156,7 @@ class RayLimiter:
         """Wait until the lease may go; how many of its requests (of `tokens` each) may, and whether
         it finds out whether a budget came back."""
         blocked, granted, finds_out = await self.actor.blocked_for.remote(lease, granted, tokens * granted)
-        while blocked > 0:
+        while blocked > 0 and granted > 0:
             await self._sleep(blocked)
             blocked, granted, finds_out = await self.actor.blocked_for.remote(lease, granted, tokens * granted)
         return int(granted), bool(finds_out)
@@ -180,6 +182,9 @@ class RayLimiter:
 
     def rate_limited(self, retry_after: float | None) -> None:
         self._rate_limited += 1
+        if self._left > 0 and self._finding_out is not None:  # given up before it went: another finds out
+            self.actor.landed.remote(self._finding_out)
+            self._finding_out = None
         self._left = 0  # the rest of this lease would go over the limit: give it up
         self._paused_until = max(self._paused_until, time.monotonic() + pause_length(retry_after))
         self.actor.pause.remote(retry_after)
