@@ -119,3 +119,40 @@ def test_first_token_and_total_phases_are_named(fixture_server: FixtureServer, k
         pytest.raises(InferenceTimeoutError, match=r"after 0\.3s \(for the whole call\)"),
     ):
         run("chat_completion", HI)
+
+
+def test_each_wait_keeps_its_own_deadline_on_a_reused_connection(fixture_server: FixtureServer) -> None:
+    """The async transport keeps one timer per connection across waits (not one per wait): a wait
+    is neither cut by an earlier wait's deadline nor left to a later one."""
+    import asyncio
+    import time
+
+    from omniinfer import AsyncInferenceClient
+
+    fixture_server.add("POST", ROUTE, json=COMPLETION, times=1)
+    fixture_server.add("POST", ROUTE, json=COMPLETION, delay=3)
+
+    async def calls() -> tuple[float, float]:
+        async with AsyncInferenceClient(base_url=fixture_server.url, timeout=0.6, max_retries=0) as client:
+            await client.chat_completion(HI)  # answered at once: the connection's timer is set for 0.6 s on
+            await asyncio.sleep(0.3)
+            started = time.monotonic()
+            with pytest.raises(InferenceTimeoutError):  # same connection, its answer 3 s away
+                await client.chat_completion(HI)
+            cut_after = time.monotonic() - started
+        sent = len(fixture_server.requests)
+        fixture_server.clear()
+        fixture_server.add("POST", ROUTE, sse=[chunk()], stall_after_chunks=0)  # the head at once, then nothing
+        phases = Timeout(read=5, first_token=0.4)  # the head's wait: 5 s; the first token's: 0.4 s, earlier
+        async with AsyncInferenceClient(base_url=fixture_server.url, timeout=phases, max_retries=0) as client:
+            started = time.monotonic()
+            with pytest.raises(InferenceTimeoutError, match="first token"):
+                async for _ in await client.chat_completion(HI, stream=True):
+                    pass
+            first_token_after = time.monotonic() - started
+        return sent, cut_after, first_token_after
+
+    sent, cut_after, first_token_after = asyncio.run(calls())
+    assert sent == 2
+    assert 0.55 <= cut_after < 2.5  # its own 0.6 s: not the first call's timer (0.3 s in), not the server's 3 s
+    assert 0.35 <= first_token_after < 2.5  # the earlier deadline armed the timer anew: not after the head's 5 s
