@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import omniinfer.bulk as bulk
+from hostile import RawConnection, RawServer, answer
 from limited_server import LimitedServer, Limits
 from probes import loaded_after
 
@@ -625,9 +626,8 @@ def test_line_progress_when_stderr_is_not_a_terminal(
     assert capsys.readouterr().err == ""
 
 
-def test_progress_bar_in_a_pseudo_terminal(server: LimitedServer, tmp_path: Path) -> None:
-    source = write_jsonl(tmp_path / "in.jsonl", prompts(60))
-    args = ["bulk", "chat", "--input", str(source), "--output", str(tmp_path / "o.jsonl"), "--base-url", server.url]
+def in_a_terminal(args: list[str]) -> tuple[int, str]:
+    """(exit status, what stderr showed) of `omniinfer ARGS` with stderr on a pseudo-terminal."""
     primary, secondary = pty.openpty()
     process = subprocess.Popen(
         [*OMNIINFER, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary
@@ -649,11 +649,80 @@ def test_progress_bar_in_a_pseudo_terminal(server: LimitedServer, tmp_path: Path
     finally:
         process.wait(60)
         os.close(primary)
-    text = shown.decode(errors="replace")
-    assert process.returncode == 0, text
+    return process.returncode, shown.decode(errors="replace")
+
+
+def test_progress_bar_in_a_pseudo_terminal(server: LimitedServer, tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(60))
+    args = ["bulk", "chat", "--input", str(source), "--output", str(tmp_path / "o.jsonl"), "--base-url", server.url]
+    status, text = in_a_terminal(args)
+    assert status == 0, text
     assert "60/60" in text and "row/s" in text and "errors=0" in text  # tqdm's bar, with our postfix
     assert "\r" in text  # redrawn in place
     assert "conversational: 60 answered, 0 failed" in text  # the summary
+
+
+def never_answers(conn: RawConnection, index: int) -> None:
+    while conn.read_request() is not None:  # reads each request, answers none, until the client hangs up
+        pass
+
+
+def test_a_server_that_stops_answering_is_shown_then_timed_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o.jsonl"
+    with RawServer(never_answers) as silent:
+        summary = bulk.run(
+            "chat",
+            prompts(2),
+            output=out,
+            base_url=silent.url,
+            params={"max_tokens": 4},
+            timeout=1.6,
+            max_retries=0,
+            progress_every=0.3,
+        )
+    lines = capsys.readouterr().err.splitlines()
+    # The job ends (each request given up after its timeout, recorded), and says what it waits for meanwhile.
+    assert (summary.succeeded, summary.failed) == (0, 2)
+    assert {r["error_type"] for r in read_jsonl(out)} == {"InferenceTimeoutError"}
+    waiting = [line for line in lines if line.startswith("omniinfer bulk: rows 0/2 (0%) 0.0 rows/s")]
+    assert len(waiting) >= 3, lines  # printed while no row completed: not only as rows complete
+    assert any("no row completed for 1 s" in line for line in waiting), lines
+
+
+def test_a_stalled_job_keeps_its_progress_bar_moving(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", prompts(1))
+    with RawServer(never_answers) as silent:
+        args = ["bulk", "chat", "--input", str(source), "--output", str(tmp_path / "o.jsonl")]
+        status, text = in_a_terminal([*args, "--base-url", silent.url, "--timeout", "3.5", "--max-retries", "0"])
+    assert status == 1, text
+    # tqdm redraws on updates only; the heartbeat redraws the bar of a job that has none (elapsed time).
+    assert "0/1 [00:02<" in text and "0/1 [00:03<" in text, text
+    assert "conversational: 0 answered, 1 failed" in text
+
+
+def test_a_job_waits_600_s_for_an_answer_unless_told(tmp_path: Path) -> None:
+    from omniinfer.bulk.job import DEFAULT_TIMEOUT_S
+
+    assert bulk.BulkOptions().client_kwargs("conversational")["timeout"] == DEFAULT_TIMEOUT_S == 600.0
+    assert bulk.BulkOptions(timeout=30).client_kwargs("conversational")["timeout"] == 30.0
+    assert "timeout" not in bulk.BulkOptions(timeout=0).client_kwargs("conversational")  # 0: no limit
+    assert "timeout" not in bulk.BulkOptions(provider="local").client_kwargs("conversational")
+    for wrong in ("-1", "inf", "nan"):
+        done = cli(
+            "bulk",
+            "chat",
+            "--input",
+            str(write_jsonl(tmp_path / "in.jsonl", prompts(1))),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--timeout",
+            wrong,
+        )
+        assert done.returncode == 2 and "timeout: expected seconds > 0 (0: no limit)" in done.stderr, done.stderr
 
 
 def test_import_omniinfer_loads_no_bulk_dependency() -> None:
@@ -742,3 +811,41 @@ def test_jobs_run_on_uvloop_unless_the_environment_asks_for_asyncio(
     assert done.returncode == 0, done.stderr
     assert sorted(r["id"] for r in read_jsonl(out)) == list(range(40))
     assert server.counts.duplicates() == {}
+
+
+def test_a_timeout_halves_the_adaptive_concurrency_as_an_overload_answer_does() -> None:
+    from omniinfer import AsyncInferenceClient
+    from omniinfer.bulk.engine import Engine
+    from omniinfer.bulk.limiter import LocalLimiter
+    from omniinfer.bulk.pacing import Concurrency
+    from omniinfer.bulk.tasks import bind
+
+    def fails(conn: RawConnection, index: int) -> None:
+        while conn.read_request() is not None:
+            conn.send(answer(b'{"error": "boom"}', status=500))
+
+    def concurrency_after_one_row(url: str) -> tuple[int, str]:
+        async def job() -> tuple[int, str]:
+            client = AsyncInferenceClient(base_url=url, timeout=0.5, max_retries=0)
+            records: list[dict[str, Any]] = []
+            concurrency = Concurrency(None, start=8)
+            engine = Engine(
+                client,
+                bind("conversational", ["prompt"], params={"max_tokens": 4}),
+                LocalLimiter(None, None),
+                concurrency,
+                max_retries=0,
+                emit=records.append,
+            )
+            try:
+                await engine.run(iter([(0, {"prompt": "hello"})]), set())
+            finally:
+                await client.close()
+            return concurrency.limit, records[0]["error_type"]
+
+        return asyncio.run(job())
+
+    with RawServer(never_answers) as silent:
+        assert concurrency_after_one_row(silent.url) == (4, "InferenceTimeoutError")
+    with RawServer(fails) as failing:  # a 500 is a fault, not an overload: the concurrency stays
+        assert concurrency_after_one_row(failing.url + "/v1") == (8, "ServerError")

@@ -3,7 +3,8 @@
 Worker coroutines, as many as the concurrency allows, take the rows from the stream (a row is read
 only when a worker is free, so memory stays bounded); for each row a worker waits for the limiter,
 calls the client's task method, retries what is worth retrying (a 429 after the shared pause,
-5xx/timeouts/connection failures after a backoff) and emits its record. A row that cannot be called
+5xx/timeouts/connection failures after a backoff; a 429, an overload answer or a timeout halves
+the adaptive concurrency) and emits its record. A row that cannot be called
 (bad input, a non-retryable error) gets a record with the error; nothing a row does stops the others.
 """
 
@@ -24,7 +25,7 @@ from omniinfer.bulk.readers import BAD_ROW
 from omniinfer.bulk.stopping import FailureStreak
 from omniinfer.bulk.tasks import Binder, TypicalOutput, output_ceiling, result_fields
 from omniinfer.bulk.writers import resume_key
-from omniinfer.errors import InferenceError, InferenceHTTPError, OverloadedError
+from omniinfer.errors import InferenceError, InferenceHTTPError, InferenceTimeoutError, OverloadedError
 
 BACKOFF_BASE_S = 0.25
 BACKOFF_MAX_S = 8.0
@@ -276,6 +277,8 @@ class Engine:
                 return 0.0 if attempts <= self.max_retries else None
             if error.status_code == 503 or isinstance(error, OverloadedError):
                 self.concurrency.overloaded(time.monotonic())
+        elif isinstance(error, InferenceTimeoutError):  # no answer in time: the server is queueing, or lost it
+            self.concurrency.overloaded(time.monotonic())
         if attempts > self.max_retries or not is_retryable(error):
             return None
         if asked is not None:

@@ -3,6 +3,7 @@ one warm AsyncInferenceClient, the output closed and a summary returned."""
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
@@ -19,6 +20,12 @@ from omniinfer.bulk.tasks import Binder, BulkUsageError, bind, task_id
 from omniinfer.bulk.writers import TurnWriter, open_sink, resume_key, row_key
 
 Rows = Union[str, "os.PathLike[str]", Iterable[Mapping[str, Any]]]
+
+# Seconds a job's request may take when the job does not say (as the OpenAI client's default). The
+# client itself waits without limit, as the reference does; a job must not: one request whose answer
+# never comes (a connection a NAT or a load balancer dropped without a word) would hold its row, and
+# so the whole job, forever.
+DEFAULT_TIMEOUT_S = 600.0
 
 
 @dataclass(slots=True)
@@ -51,10 +58,15 @@ class BulkOptions:
                 ) from None
         if isinstance(self.concurrency, bool) or (isinstance(self.concurrency, int) and self.concurrency < 1):
             raise BulkUsageError(f"concurrency: expected a number >= 1 or 'auto', got {self.concurrency!r}")
-        for name in ("rpm", "tpm", "timeout"):
+        for name in ("rpm", "tpm"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
                 raise BulkUsageError(f"{name}: expected a number > 0, got {value!r}")
+        timeout = self.timeout
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout < math.inf
+        ):
+            raise BulkUsageError(f"timeout: expected seconds > 0 (0: no limit), got {timeout!r}")
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
             raise BulkUsageError(f"max_retries: expected a whole number >= 0, got {self.max_retries!r}")
         if not isinstance(self.params, dict):
@@ -66,13 +78,21 @@ class BulkOptions:
     def client_kwargs(self, task: str) -> dict[str, Any]:
         """The client's arguments. Its own retries are off: the job retries, so it sees every 429."""
         kwargs: dict[str, Any] = {"provider": self.provider, "token": self.token, "max_retries": 0}
-        if self.timeout is not None:
-            kwargs["timeout"] = self.timeout
+        timeout = self.request_timeout()
+        if timeout is not None:
+            kwargs["timeout"] = timeout
         if self.base_url is not None:
             kwargs["base_url"] = self.base_url
         else:
             kwargs["model"] = self.model
         return kwargs
+
+    def request_timeout(self) -> float | None:
+        """Seconds one request may take: `timeout`, else `DEFAULT_TIMEOUT_S`; None (no limit) for
+        `timeout=0`, and by default for the local provider, whose answers cross no network."""
+        if self.timeout is not None:
+            return float(self.timeout) or None
+        return None if self.provider == "local" else DEFAULT_TIMEOUT_S
 
     def call_params(self, task: str) -> dict[str, Any]:
         params = dict(self.params)

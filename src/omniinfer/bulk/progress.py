@@ -1,11 +1,15 @@
 """What a job shows on stderr: a progress bar on a terminal (tqdm), a line every few seconds
-otherwise (logs, CI), nothing when quiet; the summary is printed by the caller at the end."""
+otherwise (logs, CI), nothing when quiet; the summary is printed by the caller at the end.
+
+Both keep going while no row completes (a heartbeat thread): a job whose server stopped answering
+says so, instead of showing nothing (lines) or a frozen bar."""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from omniinfer.bulk.engine import Counters, Progress
@@ -45,6 +49,27 @@ def _postfix(counters: Counters) -> str:
     return f"errors={counters.failed} tokens={tokens}"
 
 
+class Heartbeat:
+    """Calls `beat` every `period` seconds on a thread of its own, until `stop()`. A thread, not an
+    event-loop timer: the Ray driver waits for records in a blocking call."""
+
+    def __init__(self, period: float, beat: Callable[[], None]) -> None:
+        self._period = period
+        self._beat = beat
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="omniinfer-bulk-progress", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._period):
+            self._beat()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+
 class BarProgress(Progress):
     """tqdm's bar: rows done/total, rows/s and ETA, with errors and tokens after it."""
 
@@ -64,6 +89,8 @@ class BarProgress(Progress):
         )
         self._shown = 0.0
         self._counters = Counters()
+        # tqdm redraws on updates only: without rows its elapsed time would stand still.
+        self._heartbeat = Heartbeat(1.0, self._bar.refresh)
 
     def row(self, record: Mapping[str, Any], counters: Counters) -> None:
         self._counters = counters
@@ -77,30 +104,46 @@ class BarProgress(Progress):
         self._bar.update(1)
 
     def close(self) -> None:
+        self._heartbeat.stop()
         self._bar.set_postfix_str(_postfix(self._counters), refresh=False)
         self._bar.close()
 
 
 class LineProgress(Progress):
-    """One line every `every` seconds: `rows 1200/20000 (6%) 198.3 rows/s errors=0 tokens=... eta 1 min 25 s`."""
+    """One line every `every` seconds: `rows 1200/20000 (6%) 198.3 rows/s errors=0 tokens=... eta 1 min 25 s`,
+    also while no row completes (then saying for how long none has)."""
 
     def __init__(self, total: int | None, stream: TextIO, every: float) -> None:
         self._total = total
         self._stream = stream
         self._every = every
-        self._started = time.monotonic()
+        self._started = self._last_row = time.monotonic()
         self._next = self._started + every
         self._done = 0
+        self._counters = Counters()
+        self._printing = threading.Lock()  # the rows' thread and the heartbeat's
+        self._heartbeat = Heartbeat(every, self._beat) if every > 0 else None
 
     def row(self, record: Mapping[str, Any], counters: Counters) -> None:
         self._done += 1
-        now = time.monotonic()
-        if now >= self._next:
-            self._next = now + self._every
-            self._line(counters, now)
+        self._counters = counters
+        now = self._last_row = time.monotonic()
+        if now >= self._next:  # read without the lock: taken only to print
+            self._print_due(now)
 
     def skipped(self, counters: Counters) -> None:
         self._done += 1
+        self._counters = counters
+
+    def _beat(self) -> None:
+        self._print_due(time.monotonic())
+
+    def _print_due(self, now: float) -> None:
+        with self._printing:
+            if now < self._next:  # the other thread printed it
+                return
+            self._next = now + self._every
+            self._line(self._counters, now)
 
     def _line(self, counters: Counters, now: float) -> None:
         elapsed = max(now - self._started, 1e-9)
@@ -110,7 +153,14 @@ class LineProgress(Progress):
         eta = ""
         if self._total and rate > 0:
             eta = f" eta {spoken_duration((self._total - self._done) / rate)}"
-        print(f"omniinfer bulk: rows {done} {rate:.1f} rows/s {_postfix(counters)}{eta}", file=self._stream, flush=True)
+        quiet_for = now - self._last_row
+        stalled = f"; no row completed for {spoken_duration(quiet_for)}" if quiet_for >= max(self._every, 1.0) else ""
+        print(
+            f"omniinfer bulk: rows {done} {rate:.1f} rows/s {_postfix(counters)}{eta}{stalled}",
+            file=self._stream,
+            flush=True,
+        )
 
     def close(self) -> None:
-        pass
+        if self._heartbeat is not None:
+            self._heartbeat.stop()

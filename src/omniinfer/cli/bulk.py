@@ -48,7 +48,9 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--rpm", type=float, metavar="N", help="at most N requests per minute")
     parser.add_argument("--tpm", type=float, metavar="N", help="at most N tokens per minute")
     parser.add_argument("--max-retries", type=int, default=5, metavar="N", help="retries per row (default 5)")
-    parser.add_argument("--timeout", type=float, metavar="S", help="seconds per request")
+    parser.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds a request may take (default 600; 0: no limit)"
+    )
     parser.add_argument("--resume", action="store_true", help="continue OUT: send only rows without an answer")
     parser.add_argument(
         "--ray", nargs="?", const="", default=None, metavar="ADDRESS", help="run on Ray (a local cluster, or ADDRESS)"
