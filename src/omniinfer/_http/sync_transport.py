@@ -42,6 +42,13 @@ class _Connection:
         self.proxy_authorization = proxy_authorization
         self._probe: ReadinessProbe | None = None
 
+    def wait_at_most(self, seconds: float | None) -> None:
+        """The socket's timeout for what follows (None: none). Setting it costs a system call (the
+        socket's blocking mode is set anew each time): made only when it changes, so a client
+        without a timeout makes none a call (two before)."""
+        if seconds is not None or self.sock.gettimeout() is not None:
+            self.sock.settimeout(seconds)
+
     def readable(self) -> bool:
         """Whether the idle socket has anything to read (bytes, or the server's close), without waiting."""
         probe = self._probe
@@ -80,7 +87,7 @@ class SyncResponse(ResponseBase[_Connection]):
                         deadline = None
                 if parser.complete:
                     break
-                conn.sock.settimeout(wait_budget(deadline, wait))
+                conn.wait_at_most(wait_budget(deadline, wait))
                 data = conn.sock.recv(_RECV)
                 if not data:
                     parser.eof()
@@ -144,7 +151,7 @@ class SyncTransport:
             )
             written = False
             try:
-                conn.sock.settimeout(wait_budget(deadline, read_timeout))
+                conn.wait_at_most(wait_budget(deadline, read_timeout))
                 payload = self._encoder.encode(
                     request.method, request.url, request.headers, request.body, conn.proxy_authorization
                 )
@@ -199,15 +206,18 @@ class SyncTransport:
 
     def _read_head(self, conn: _Connection, method: str, read_timeout: float | None, deadline: float | None) -> Head:
         parser = conn.parser
+        first = True  # the first wait is bounded already (set before the request went)
         while True:
             head = parser.head(method)
             if head is not None:
                 return head
+            if not first:
+                conn.wait_at_most(wait_budget(deadline, read_timeout))
+            first = False
             data = conn.sock.recv(_RECV)
             if not data:
                 raise InferenceConnectionError("Server closed the connection without answering")
             parser.receive(data)
-            conn.sock.settimeout(wait_budget(deadline, read_timeout))
 
     def _open(self, origin: Origin, timeout: float | None, url: str) -> _Connection:
         proxy = proxy_for(origin, self._proxies)
