@@ -813,39 +813,38 @@ def test_jobs_run_on_uvloop_unless_the_environment_asks_for_asyncio(
     assert server.counts.duplicates() == {}
 
 
-def test_a_timeout_halves_the_adaptive_concurrency_as_an_overload_answer_does() -> None:
-    from omniinfer import AsyncInferenceClient
-    from omniinfer.bulk.engine import Engine
-    from omniinfer.bulk.limiter import LocalLimiter
-    from omniinfer.bulk.pacing import Concurrency
-    from omniinfer.bulk.tasks import bind
+def test_a_request_that_timed_out_once_sent_is_not_sent_again(tmp_path: Path) -> None:
+    # The server may be running it: a resend could run and bill it twice. Its row is recorded as
+    # failed (resuming sends it again); a 500 in the same job is retried.
+    def hangs_then_fails(conn: RawConnection, index: int) -> None:
+        while (head := conn.read_request()) is not None:
+            if b"never" not in head:
+                conn.send(answer(b'{"error": "boom"}', status=500))
 
-    def fails(conn: RawConnection, index: int) -> None:
-        while conn.read_request() is not None:
-            conn.send(answer(b'{"error": "boom"}', status=500))
-
-    def concurrency_after_one_row(url: str) -> tuple[int, str]:
-        async def job() -> tuple[int, str]:
-            client = AsyncInferenceClient(base_url=url, timeout=0.5, max_retries=0)
-            records: list[dict[str, Any]] = []
-            concurrency = Concurrency(None, start=8)
-            engine = Engine(
-                client,
-                bind("conversational", ["prompt"], params={"max_tokens": 4}),
-                LocalLimiter(None, None),
-                concurrency,
-                max_retries=0,
-                emit=records.append,
-            )
-            try:
-                await engine.run(iter([(0, {"prompt": "hello"})]), set())
-            finally:
-                await client.close()
-            return concurrency.limit, records[0]["error_type"]
-
-        return asyncio.run(job())
-
-    with RawServer(never_answers) as silent:
-        assert concurrency_after_one_row(silent.url) == (4, "InferenceTimeoutError")
-    with RawServer(fails) as failing:  # a 500 is a fault, not an overload: the concurrency stays
-        assert concurrency_after_one_row(failing.url + "/v1") == (8, "ServerError")
+    out = tmp_path / "o.jsonl"
+    with RawServer(hangs_then_fails) as server:
+        summary = bulk.run(
+            "chat",
+            [{"prompt": "first"}],
+            output=out,
+            base_url=server.url + "/v1/never",
+            params={"max_tokens": 4},
+            timeout=0.5,
+            max_retries=3,
+            quiet=True,
+        )
+        assert (summary.failed, summary.requests) == (1, 1)
+        [record] = read_jsonl(out)
+        assert (record["error_type"], record["attempts"]) == ("InferenceTimeoutError", 1)
+        failing = bulk.run(
+            "chat",
+            [{"prompt": "second"}],
+            output=tmp_path / "p.jsonl",
+            base_url=server.url + "/v1",
+            params={"max_tokens": 4},
+            timeout=0.5,
+            max_retries=3,
+            quiet=True,
+        )
+        assert (failing.failed, failing.requests) == (1, 4)  # a 500: retried three times
+        assert len(server.requests) == 5

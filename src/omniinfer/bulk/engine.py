@@ -2,10 +2,10 @@
 
 Worker coroutines, as many as the concurrency allows, take the rows from the stream (a row is read
 only when a worker is free, so memory stays bounded); for each row a worker waits for the limiter,
-calls the client's task method, retries what is worth retrying (a 429 after the shared pause,
-5xx/timeouts/connection failures after a backoff; a 429, an overload answer or a timeout halves
-the adaptive concurrency) and emits its record. A row that cannot be called
-(bad input, a non-retryable error) gets a record with the error; nothing a row does stops the others.
+calls the client's task method, retries what is worth retrying (a 429 after the shared pause; a
+5xx, a connection failure or a timeout before sending after a backoff) and emits its record. A row
+that cannot be called (bad input, a non-retryable error) gets a record with the error; nothing a row
+does stops the others.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 from omniinfer._core.meta import last_response_meta
 from omniinfer._core.retry import is_retryable, server_wait
+from omniinfer._core.timeouts import ConnectTimeoutError
 from omniinfer.bulk.limiter import Limiter
 from omniinfer.bulk.pacing import Concurrency
 from omniinfer.bulk.readers import BAD_ROW
@@ -277,9 +278,7 @@ class Engine:
                 return 0.0 if attempts <= self.max_retries else None
             if error.status_code == 503 or isinstance(error, OverloadedError):
                 self.concurrency.overloaded(time.monotonic())
-        elif isinstance(error, InferenceTimeoutError):  # no answer in time: the server is queueing, or lost it
-            self.concurrency.overloaded(time.monotonic())
-        if attempts > self.max_retries or not is_retryable(error):
+        if attempts > self.max_retries or not is_retryable(error) or _may_have_been_run(error):
             return None
         if asked is not None:
             return asked
@@ -294,6 +293,14 @@ class Engine:
         self.progress.row(record, counters)
         if self.streak is not None:
             self.streak.settled(record)  # after the record is out: a stopped job keeps it
+
+
+def _may_have_been_run(error: InferenceError) -> bool:
+    """A timeout once the request was sent: the server may be running it, and a resend could run and
+    bill it twice. As in the client's own retries, such a request is not sent again (here: its row
+    is recorded as failed, and resuming the job sends it again). A connection that timed out never
+    carried it."""
+    return isinstance(error, InferenceTimeoutError) and not isinstance(error, ConnectTimeoutError)
 
 
 def row_record(
