@@ -18,14 +18,15 @@ class ConnectTimeoutError(InferenceTimeoutError):
     """No connection within the connect timeout: the request was never sent."""
 
 
+def timed_out_once_sent(error: BaseException) -> bool:
+    """A timeout once the request was (at least partly) sent: the server may be working on it."""
+    return isinstance(error, InferenceTimeoutError) and not isinstance(error, ConnectTimeoutError)
+
+
 def may_have_been_processed(error: BaseException, request: Request) -> bool:
-    """A timeout once the request was (at least partly) sent, for a method that changes things:
-    the server may be working on it, and a resend could run (and bill) it twice."""
-    return (
-        isinstance(error, InferenceTimeoutError)
-        and not isinstance(error, ConnectTimeoutError)
-        and request.method not in ("GET", "HEAD", "OPTIONS")
-    )
+    """A timeout once the request was sent, for a method that changes things: a resend could run
+    (and bill) it twice."""
+    return timed_out_once_sent(error) and request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 def restated(

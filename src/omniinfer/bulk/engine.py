@@ -19,14 +19,14 @@ from typing import Any
 
 from omniinfer._core.meta import last_response_meta
 from omniinfer._core.retry import is_retryable, server_wait
-from omniinfer._core.timeouts import ConnectTimeoutError
+from omniinfer._core.timeouts import timed_out_once_sent
 from omniinfer.bulk.limiter import Limiter
 from omniinfer.bulk.pacing import Concurrency
 from omniinfer.bulk.readers import BAD_ROW
 from omniinfer.bulk.stopping import FailureStreak
 from omniinfer.bulk.tasks import Binder, TypicalOutput, output_ceiling, result_fields
 from omniinfer.bulk.writers import resume_key
-from omniinfer.errors import InferenceError, InferenceHTTPError, InferenceTimeoutError, OverloadedError
+from omniinfer.errors import InferenceError, InferenceHTTPError, OverloadedError
 
 BACKOFF_BASE_S = 0.25
 BACKOFF_MAX_S = 8.0
@@ -278,7 +278,11 @@ class Engine:
                 return 0.0 if attempts <= self.max_retries else None
             if error.status_code == 503 or isinstance(error, OverloadedError):
                 self.concurrency.overloaded(time.monotonic())
-        if attempts > self.max_retries or not is_retryable(error) or _may_have_been_run(error):
+        # A timeout once sent: the server may be running the request, and a resend could run and bill
+        # it twice. As in the client's own retries, it is not sent again: its row is recorded as
+        # failed, and resuming the job sends it (a whole task call: a provider's job polled by GET
+        # was submitted by a POST).
+        if attempts > self.max_retries or not is_retryable(error) or timed_out_once_sent(error):
             return None
         if asked is not None:
             return asked
@@ -293,14 +297,6 @@ class Engine:
         self.progress.row(record, counters)
         if self.streak is not None:
             self.streak.settled(record)  # after the record is out: a stopped job keeps it
-
-
-def _may_have_been_run(error: InferenceError) -> bool:
-    """A timeout once the request was sent: the server may be running it, and a resend could run and
-    bill it twice. As in the client's own retries, such a request is not sent again (here: its row
-    is recorded as failed, and resuming the job sends it again). A connection that timed out never
-    carried it."""
-    return isinstance(error, InferenceTimeoutError) and not isinstance(error, ConnectTimeoutError)
 
 
 def row_record(
