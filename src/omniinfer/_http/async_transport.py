@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
-from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
@@ -21,17 +20,11 @@ from omniinfer._http.h1 import Origin, RequestEncoder, ResponseParser, max_respo
 from omniinfer._http.proxy import Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
 from omniinfer._http.readiness import ReadinessProbe
 from omniinfer._http.response import ResponseBase
+from omniinfer._http.waiting import TIMER_SLACK, ConnectionQueue, WaitExpired
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError, ProtocolError
 
 _MAX_IDLE_PER_ORIGIN = 512
-# A timer may fire a little before its time (uvloop counts in milliseconds): a wait this close to
-# its deadline has reached it, rather than arming the timer again for the rest.
-_TIMER_SLACK = 0.001
 _HIGH_WATER = 1 << 20  # pause reading when a slow consumer leaves this much unread
-
-
-class _Timeout(Exception):
-    pass
 
 
 _READ_SIZE = 64 * 1024
@@ -116,7 +109,7 @@ class _Protocol(asyncio.BufferedProtocol):
             waiter.set_result(None)
 
     async def wait(self, timeout: float | None) -> None:
-        """Until more bytes arrive or the peer closes; _Timeout after `timeout` seconds."""
+        """Until more bytes arrive or the peer closes; WaitExpired after `timeout` seconds."""
         if self.paused and self.transport is not None:
             self.paused = False
             self.transport.resume_reading()
@@ -149,8 +142,8 @@ class _Protocol(asyncio.BufferedProtocol):
         waiter, deadline = self.waiter, self.wait_deadline
         if waiter is None or waiter.done() or deadline == math.inf:
             return  # no wait in progress: the next one arms the timer again
-        if self.loop.time() + _TIMER_SLACK >= deadline:
-            waiter.set_exception(_Timeout())
+        if self.loop.time() + TIMER_SLACK >= deadline:
+            waiter.set_exception(WaitExpired())
         else:  # a later wait than the one the timer was armed for
             self._arm(deadline)
 
@@ -181,11 +174,6 @@ class _Protocol(asyncio.BufferedProtocol):
             self.timer, self.timer_at = None, math.inf
 
 
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(_Timeout())
-
-
 class AsyncResponse(ResponseBase[_Protocol]):
     __slots__ = ()
 
@@ -209,8 +197,8 @@ class AsyncResponse(ResponseBase[_Protocol]):
                 if conn.lost:
                     parser.eof()
                     continue
-                await conn.wait(wait_budget(deadline, wait, _Timeout))
-        except _Timeout:
+                await conn.wait(wait_budget(deadline, wait, WaitExpired))
+        except WaitExpired:
             self.close()
             raise InferenceTimeoutError(f"Timed out reading the response from {self.url}", url=self.url) from None
         except BaseException:
@@ -241,7 +229,7 @@ class AsyncTransport:
         # files".
         self._limit = max_connections
         self._open: dict[asyncio.AbstractEventLoop, int] = {}
-        self._waiters: dict[asyncio.AbstractEventLoop, deque[asyncio.Future[None]]] = {}
+        self._queues: dict[asyncio.AbstractEventLoop, ConnectionQueue] = {}
         self._loop_guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self._closed = False
         weakref.finalize(self, _close_all, self._idle)
@@ -284,8 +272,8 @@ class AsyncTransport:
                         raise InferenceConnectionError(
                             f"Server closed the connection without answering{_reason(conn.lost_exc)}"
                         )
-                    await conn.wait(wait_budget(deadline, read_timeout, _Timeout))
-            except _Timeout:
+                    await conn.wait(wait_budget(deadline, read_timeout, WaitExpired))
+            except WaitExpired:
                 conn.close()
                 raise InferenceTimeoutError(
                     f"Timed out waiting for {request.url}", url=request.url, provider=request.provider
@@ -318,24 +306,23 @@ class AsyncTransport:
         while self._open.get(loop, 0) >= self._limit:
             if self._evict_idle(loop):
                 continue
-            waiter: asyncio.Future[None] = loop.create_future()
-            waiters = self._waiters.setdefault(loop, deque())
-            waiters.append(waiter)
-            timeout = wait_budget(deadline, connect_timeout, _Timeout)
-            timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
+            queue = self._queues.get(loop)
+            if queue is None:
+                queue = self._queues[loop] = ConnectionQueue(loop)
+            waiter, served = None, False
             try:
+                waiter, place = queue.join(wait_budget(deadline, connect_timeout, WaitExpired))
                 await waiter
-            except _Timeout:
-                raise InferenceTimeoutError(
+                served = True
+            except WaitExpired:  # never sent: safe to send again, as a connect timeout is
+                raise ConnectTimeoutError(
                     f"Timed out waiting for one of the {self._limit} connections (max_connections)",
                     url=request.url,
                     provider=request.provider,
                 ) from None
             finally:
-                if timer is not None:
-                    timer.cancel()
-                if waiter in waiters:
-                    waiters.remove(waiter)
+                if waiter is not None:
+                    queue.leave(waiter, place, served)
             conn = None if fresh else self._take(origin)
             if conn is not None:
                 return conn
@@ -355,12 +342,9 @@ class AsyncTransport:
         self._wake_one(loop)
 
     def _wake_one(self, loop: asyncio.AbstractEventLoop) -> None:
-        waiters = self._waiters.get(loop)
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+        queue = self._queues.get(loop)
+        if queue is not None:
+            queue.wake_one()
 
     def _evict_idle(self, loop: asyncio.AbstractEventLoop) -> bool:
         """At the limit, an idle connection (to any origin) gives its place to a waiting call."""
@@ -383,7 +367,7 @@ class AsyncTransport:
             ssl_context = default_context()
         try:
             return await self._connect(loop, origin, peer, proxy, ssl_context, connect_timeout, deadline, request)
-        except (_Timeout, asyncio.TimeoutError):
+        except (WaitExpired, asyncio.TimeoutError):
             raise ConnectTimeoutError(
                 f"Timed out connecting to {peer.host}:{peer.port}",
                 url=request.url,
@@ -409,7 +393,7 @@ class AsyncTransport:
     ) -> _Protocol:
         _, protocol = await asyncio.wait_for(
             loop.create_connection(lambda: _Protocol(origin, loop), peer.host, peer.port),
-            wait_budget(deadline, connect_timeout, _Timeout),
+            wait_budget(deadline, connect_timeout, WaitExpired),
         )
         # TLS starts on the connected socket (after CONNECT through a proxy) rather than inside
         # create_connection: a handshake failing there leaves the socket open (Python 3.11).
@@ -419,13 +403,13 @@ class AsyncTransport:
                 protocol.proxy_authorization = proxy.authorization or ""
             elif proxy is not None:
                 await self._tunnel(
-                    protocol, proxy, ssl_context, wait_budget(deadline, connect_timeout, _Timeout), request
+                    protocol, proxy, ssl_context, wait_budget(deadline, connect_timeout, WaitExpired), request
                 )
             elif ssl_context is not None:
                 assert protocol.transport is not None
                 protocol.transport = await asyncio.wait_for(
                     loop.start_tls(protocol.transport, protocol, ssl_context, server_hostname=origin.host),
-                    wait_budget(deadline, connect_timeout, _Timeout),
+                    wait_budget(deadline, connect_timeout, WaitExpired),
                 )
         except BaseException:
             if raw is not None:
