@@ -20,7 +20,7 @@ from omniinfer._http.h1 import Origin, RequestEncoder, ResponseParser, max_respo
 from omniinfer._http.proxy import Proxy, ProxySettings, connect_request, proxy_for, tunnel_refused
 from omniinfer._http.readiness import ReadinessProbe
 from omniinfer._http.response import ResponseBase
-from omniinfer._http.waiting import TIMER_SLACK, ConnectionQueue, WaitExpired
+from omniinfer._http.waiting import TIMER_SLACK, Alarm, ConnectionQueue, WaitExpired
 from omniinfer.errors import InferenceConnectionError, InferenceTimeoutError, ProtocolError
 
 _MAX_IDLE_PER_ORIGIN = 512
@@ -52,10 +52,9 @@ class _Protocol(asyncio.BufferedProtocol):
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[None] | None = None
         # The current wait's deadline (loop time; inf: none) and the one timer that enforces it, kept
-        # across waits (see `wait`).
+        # across waits (see `wait`; made on the first wait with a timeout).
         self.wait_deadline = math.inf
-        self.timer: asyncio.TimerHandle | None = None
-        self.timer_at = math.inf
+        self.alarm: Alarm | None = None
         self.lost = False
         self.lost_exc: BaseException | None = None
         self.reused = False
@@ -123,29 +122,24 @@ class _Protocol(asyncio.BufferedProtocol):
             # and the garbage collector took most of it). The deadline of each wait is noted; the
             # timer, armed for the earliest one, looks at the wait in progress when it fires.
             deadline = self.wait_deadline = loop.time() + timeout
-            if deadline < self.timer_at:
-                self._arm(deadline)
+            alarm = self.alarm
+            if alarm is None:
+                alarm = self.alarm = Alarm(loop, self._deadline_reached)
+            alarm.set_by(deadline)
         try:
             await waiter
         finally:
             self.waiter = None
             self.wait_deadline = math.inf
 
-    def _arm(self, when: float) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.loop.call_at(when, self._deadline_reached)
-        self.timer_at = when
-
     def _deadline_reached(self) -> None:
-        self.timer, self.timer_at = None, math.inf
         waiter, deadline = self.waiter, self.wait_deadline
         if waiter is None or waiter.done() or deadline == math.inf:
-            return  # no wait in progress: the next one arms the timer again
+            return  # no wait in progress: the next one sets the alarm again
         if self.loop.time() + TIMER_SLACK >= deadline:
             waiter.set_exception(WaitExpired())
-        else:  # a later wait than the one the timer was armed for
-            self._arm(deadline)
+        elif self.alarm is not None:  # a later wait than the one the alarm was set for
+            self.alarm.set_by(deadline)
 
     def readable(self) -> bool:
         """Whether the idle socket has something the event loop has not delivered yet."""
@@ -169,9 +163,8 @@ class _Protocol(asyncio.BufferedProtocol):
 
     def _disarm(self) -> None:
         """A closed connection's timer goes: it would keep the connection alive until it fires."""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer, self.timer_at = None, math.inf
+        if self.alarm is not None:
+            self.alarm.cancel()
 
 
 class AsyncResponse(ResponseBase[_Protocol]):
