@@ -9,9 +9,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TextIO
 
+from omniinfer._core.console import Heartbeat, is_terminal
 from omniinfer.bulk.engine import Counters, Progress
 from omniinfer.bulk.pacing import spoken_duration
 
@@ -20,19 +21,12 @@ def make_progress(quiet: bool, total: int | None, every: float = 5.0, stream: Te
     if quiet:
         return Progress()
     out = stream if stream is not None else sys.stderr
-    if _is_terminal(out):
+    if is_terminal(out):
         try:
             return BarProgress(total, out)
         except ImportError:  # no tqdm: lines work everywhere
             pass
     return LineProgress(total, out, every)
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def _width(stream: Any) -> int:
@@ -47,27 +41,6 @@ def _width(stream: Any) -> int:
 def _postfix(counters: Counters) -> str:
     tokens = counters.input_tokens + counters.output_tokens
     return f"errors={counters.failed} tokens={tokens}"
-
-
-class Heartbeat:
-    """Calls `beat` every `period` seconds on a thread of its own, until `stop()`. A thread, not an
-    event-loop timer: the Ray driver waits for records in a blocking call."""
-
-    def __init__(self, period: float, beat: Callable[[], None]) -> None:
-        self._period = period
-        self._beat = beat
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="omniinfer-bulk-progress", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stopped.wait(self._period):
-            self._beat()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join()
 
 
 class BarProgress(Progress):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from omniinfer._core.console import Heartbeat, is_terminal
 
 PROG = "omniinfer"
 
@@ -30,37 +31,26 @@ class Reporter:
         if self.quiet:
             yield
             return
-        done = threading.Event()
-        terminal = _is_terminal(sys.stderr)
+        terminal = is_terminal(sys.stderr)
         started = time.monotonic()
+        shown = False
 
         def tick() -> None:
-            wait, shown = after, False
-            while not done.wait(wait):
-                elapsed = time.monotonic() - started
-                if terminal:
-                    print(f"\r{PROG}: {what}… {elapsed:.0f} s", end="", file=sys.stderr, flush=True)
-                    wait, shown = 1.0, True
-                else:
-                    print(f"{PROG}: {what}… {elapsed:.0f} s", file=sys.stderr, flush=True)
-                    wait = every
-            if shown:
-                print("\r\033[K", end="", file=sys.stderr, flush=True)
+            nonlocal shown
+            elapsed = time.monotonic() - started
+            if terminal:
+                print(f"\r{PROG}: {what}… {elapsed:.0f} s", end="", file=sys.stderr, flush=True)
+                shown = True
+            else:
+                print(f"{PROG}: {what}… {elapsed:.0f} s", file=sys.stderr, flush=True)
 
-        ticker = threading.Thread(target=tick, name="omniinfer-progress", daemon=True)
-        ticker.start()
+        heartbeat = Heartbeat(1.0 if terminal else every, tick, first=after)
         try:
             yield
         finally:
-            done.set()
-            ticker.join()
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
+            heartbeat.stop()
+            if shown:
+                print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
 def to_jsonable(value: Any) -> Any:

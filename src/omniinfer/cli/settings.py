@@ -65,7 +65,6 @@ def quiet_environment(quiet: bool) -> None:
 
 
 def stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
+    from omniinfer._core.console import is_terminal
+
+    return is_terminal(sys.stdin)
