@@ -76,7 +76,7 @@ class LocalLimiter:
             await asyncio.sleep(wait)
             now = time.monotonic()
             wait, cause = state.blocked_for(now, tokens), SERVER_BUDGET
-        return state.number(1, tokens, time.monotonic(), may_lag=may_lag)
+        return state.number(1, tokens, now, may_lag=may_lag)
 
     def observe(self, seq: int, headers: Mapping[str, str]) -> None:
         self.state.observe(seq, headers, time.monotonic())

@@ -97,7 +97,14 @@ class Window:
 
 def reports_budget(headers: Mapping[str, str]) -> bool:
     """Whether an answer's headers (names lower-cased) say anything `rate_limit_windows` reads."""
-    return any(name.startswith(RATE_LIMIT_PREFIXES) for name in headers)
+    return _may_report_budget(headers) and any(name.startswith(RATE_LIMIT_PREFIXES) for name in headers)
+
+
+def _may_report_budget(headers: Mapping[str, str]) -> bool:
+    """False when no header name holds "ratelimit-": the answers of a server without limits (a local
+    one) are passed over in one search of the names joined, rather than a test of each name (a bulk
+    row looks at every answer's headers)."""
+    return "ratelimit-" in " ".join(headers)
 
 
 def rate_limit_windows(
@@ -112,6 +119,8 @@ def rate_limit_windows(
     where no reset was given (reset_at is then `DEFAULT_RESET_S` away). A window whose
     limit is 0 is no limit: Together reports `x-ratelimit-limit-tokens: 0` with 0 remaining for image
     generation, which counts no tokens (recorded cassettes, fixtures/hf_cassettes)."""
+    if not _may_report_budget(headers):
+        return {}
     remaining: dict[tuple[str, str], float] = {}
     reset: dict[tuple[str, str], float] = {}
     unlimited: set[tuple[str, str]] = set()
@@ -336,6 +345,8 @@ class RateState:
         # Ray, the rest of its lease was never sent: the budget it reports counts after those numbers.
         found_out = seq == self._probe_seq and self._probe_until > 0.0
         told_now = rate_limit_windows(headers, now)
+        if not told_now and not found_out:  # nothing said, nothing to forget: the usual answer without limits
+            return
         for kind, (left, reset_at, told) in told_now.items():
             self._largest[kind] = max(self._largest.get(kind, 0.0), left)
             known = self.windows.get(kind)
@@ -436,7 +447,8 @@ class Concurrency:
         """A clean answer. `saturated`: every slot was busy (only then is more concurrency of use)."""
         if not self.adaptive:
             return
-        self._best_latency = min(self._best_latency, latency)
+        if latency < self._best_latency:
+            self._best_latency = latency
         if latency > 4 * self._best_latency + 0.05:  # answers slow down: the server is queueing, hold
             self._clean = 0
             self.slow_start = False
