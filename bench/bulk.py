@@ -2,6 +2,7 @@
 """Bulk benchmark: `omniinfer bulk` against the rate-limited server, next to the usual ways of doing it.
 
     python3 bench/bulk.py [--rows 20000] [--rps 200] [--rss-rows 1000000] [--only a,b] [--no-results]
+                          [--cpu-python /usr/bin/python3.11]
 
 Figures (issue 15), each in a fresh server:
 - rate: 20,000 chat rows against tests/limited_server.py (a subprocess; 200 requests/s in fixed
@@ -13,6 +14,8 @@ Figures (issue 15), each in a fresh server:
 - cpu: client CPU per row (user + system of the client process) with no limit, against the nginx stub
   of bench/stub.py (so the client is what is measured); omniinfer bulk and the semaphore loop, each
   in a warm process (the bulk job after a first job of 500 rows, whose CPU is the start-up figure).
+  `--cpu-python` measures the bulk figure again with another interpreter (in a venv of its own): the
+  figure depends on how the interpreter was built.
 - rss: peak RSS of `omniinfer bulk` streaming 1,000,000 rows from a Parquet file (generated in /tmp)
   to JSONL against the nginx stub.
 
@@ -24,6 +27,7 @@ the same file is the worker inside each venv (`--worker NAME`).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -156,6 +160,34 @@ def worker_args(python: Path, worker: str, extra: list[str] | None = None) -> An
         return [str(python), __file__, "--worker", worker, "--url", url, "--input", str(source), *(extra or [])]
 
     return args
+
+
+def interpreter_venv(python: str) -> Path:
+    """A venv of another interpreter with this checkout installed (editable, with the bulk extra), made
+    on first use: the CPU figure depends on how the interpreter was built (`--cpu-python`)."""
+    built = subprocess.run(
+        [python, "-c", "import sys, sysconfig; print(sys.version.split()[0], sysconfig.get_config_var('CONFIG_ARGS'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    venv = WORK.parent / f"cpu-venv-{hashlib.sha256((python + built).encode()).hexdigest()[:12]}"
+    venv_python = venv / "bin" / "python"
+    if not venv_python.exists():
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv_python), "-m", "pip", "install", "-q", "-e", f"{ROOT}[bulk]"], check=True)
+    return venv_python
+
+
+def interpreter_label(python: Path) -> str:
+    """The interpreter's version, where it lives, and whether it runs on a shared libpython: a shared
+    build without --enable-optimizations (pyenv's default) lacks PGO, LTO and
+    -fno-semantic-interposition, and runs this client's Python ~15-45% slower than a distribution's."""
+    code = (  # the mapped libraries tell (a distribution may ship a libpython its own binary does not use)
+        "import sys; shared = any('libpython' in line for line in open('/proc/self/maps'));"
+        "print(sys.version.split()[0], sys._base_executable, 'on a shared libpython' if shared else 'static')"
+    )
+    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def ensure_peers() -> Path | None:
@@ -315,6 +347,9 @@ def main() -> None:
     parser.add_argument("--rss-rows", type=int, default=1_000_000)
     parser.add_argument("--only", default="", help="comma-separated: bulk,ray,semaphore,litellm,ray-http,cpu,rss")
     parser.add_argument("--no-results", action="store_true")
+    parser.add_argument(
+        "--cpu-python", metavar="PYTHON", help="also measure the bulk CPU figure with this interpreter (its own venv)"
+    )
     parser.add_argument("--merge", metavar="JSON", help="start from an earlier run's results.json (figures not rerun)")
     parser.add_argument("--worker")
     parser.add_argument("--url")
@@ -372,7 +407,16 @@ def main() -> None:
                         [str(OMNIINFER_PY), __file__, "--worker", worker, "--url", url, "--input", str(source)]
                     )
                     results[f"cpu_{worker}"] = json.loads(out.strip().splitlines()[-1])
+                    results[f"cpu_{worker}"]["python"] = interpreter_label(OMNIINFER_PY)
                     print(worker, results[f"cpu_{worker}"], flush=True)
+                if args.cpu_python:
+                    other = interpreter_venv(args.cpu_python)
+                    _, _, _, out = run_child(
+                        [str(other), __file__, "--worker", "api", "--url", url, "--input", str(source)]
+                    )
+                    results["cpu_api_other"] = json.loads(out.strip().splitlines()[-1])
+                    results["cpu_api_other"]["python"] = interpreter_label(other)
+                    print("api", results["cpu_api_other"], flush=True)
             if wanted("rss"):
                 source = parquet_file(args.rss_rows)
                 out_path = WORK / "out-rss.jsonl"
@@ -437,6 +481,11 @@ def write_results(results: dict[str, Any]) -> None:
         extra = f" (plain semaphore loop: {sem['cpu_us_per_row']:.0f} µs)" if sem else ""
         if "first_job_cpu_ms" in api:
             extra += f"; a first job of {api['first_job_rows']} rows: {api['first_job_cpu_ms']:.0f} ms"
+        if "python" in api:
+            extra += f"; Python {api['python']}"
+        other = results.get("cpu_api_other")
+        if other:
+            extra += f"; with {other['python']}: {other['cpu_us_per_row']:.0f} µs"
         lines.append(
             f"| client CPU per row (one process, no limit) | {api['cpu_us_per_row']:.0f} µs{extra} | ≤ 150 µs |"
         )
