@@ -51,11 +51,16 @@ def test_settings_read_as_given(cls: type) -> None:
 def test_changed_headers_go_with_later_calls(fixture_server: FixtureServer, kind: str) -> None:
     fixture_server.add("POST", ROUTE, json=COMPLETION)
     with Runner(kind, fixture_server.url) as run:
-        run.client.headers["X-Use-Cache"] = "0"
         run("chat_completion", HI)
-    sent = fixture_server.requests[0].headers
-    assert sent["x-use-cache"] == "0"
-    assert sent["user-agent"].startswith("omniinfer/")
+        run.client.headers["X-Use-Cache"] = "0"  # changed in place after a call: not a stale copy
+        run("chat_completion", HI)
+        run.client.headers["X-Use-Cache"] = "1"
+        run("chat_completion", HI)
+        del run.client.headers["X-Use-Cache"]
+        run("chat_completion", HI)
+    sent = [request.headers for request in fixture_server.requests]
+    assert [headers.get("x-use-cache") for headers in sent] == [None, "0", "1", None]
+    assert all(headers["user-agent"].startswith("omniinfer/") for headers in sent)
 
 
 # --- proxies ------------------------------------------------------------------------------------------
