@@ -96,7 +96,7 @@ class LlhttpParser(ParserBase):
             return None
         if method == "HEAD":  # llhttp would wait for the body the head announces: a new parser next time
             self._parser = None
-        reason, headers = parse_header_lines(head_bytes)
+        reason, headers = parse_header_lines(head_bytes, self._known_lines)
         return Head(status, reason, headers, self._keep_alive)
 
     def _feed(self) -> None:
