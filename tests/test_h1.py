@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from omniinfer._http.encoding import accept_encoding
 from omniinfer._http.h1 import ResponseParser, encode_request, split_url
-from omniinfer._http.h1_parse import KNOWN_LINES_MAX, parse_header_lines
+from omniinfer._http.h1_parse import KNOWN_LINE_MAX_CHARS, KNOWN_LINES_MAX, parse_header_lines
 from omniinfer.errors import InferenceConnectionError, ProtocolError
 from probes import split_at
 
@@ -132,19 +132,21 @@ def test_cached_request_heads_are_the_uncached_bytes_and_follow_changed_headers(
 
 
 _HEADER_NAME = st.sampled_from(["Server", "Date", "Vary", "Set-Cookie", "X-Request-Id", "content-type", "X-A"])
-_HEADER_VALUE = st.text("abcXYZ019 ;=,-", max_size=12)
+_HEADER_VALUE = st.text("abcXYZ019 ;=,-", max_size=12) | st.text("ab", min_size=250, max_size=400)
 
 
 @given(st.lists(st.lists(st.tuples(_HEADER_NAME, _HEADER_VALUE), max_size=8), min_size=1, max_size=30))
 def test_header_lines_known_from_earlier_answers_read_as_new_ones(heads: list[list[tuple[str, str]]]) -> None:
     """A connection remembers the header lines it parsed: a head read with them is the head read
-    without them, repeats joined alike; Set-Cookie lines are never kept, and the memory stays bounded."""
+    without them, repeats joined alike; Set-Cookie lines are never kept, and the memory stays bounded
+    (so many lines, so long each, whatever a server sends)."""
     known: dict[str, tuple[str, str]] = {}
     for lines in heads:
         raw = ("HTTP/1.1 200 OK\r\n" + "".join(f"{n}: {v}\r\n" for n, v in lines) + "\r\n").encode("latin-1")
         assert parse_header_lines(raw, known) == parse_header_lines(raw)
         assert len(known) <= KNOWN_LINES_MAX
         assert not any(key == "set-cookie" for key, _ in known.values())
+        assert all(len(line) <= KNOWN_LINE_MAX_CHARS for line in known)
 
 
 def test_a_connection_reads_its_second_answer_from_the_lines_it_knows() -> None:
