@@ -167,6 +167,39 @@ def test_on_ray_the_lease_that_finds_out_is_cut_to_one_request() -> None:
     assert (capped.requests.level, capped.tokens.level) == (before[0] + 15, before[1] + 150)
 
 
+def test_on_ray_the_first_lease_finds_out_the_budget() -> None:
+    # Before any answer, two workers leased 16 requests each into a budget of 20 (9 came back 429).
+    state = RateState(None, None, 0.0)
+    first, _ = state.reserve(16, 16.0, 0.0)
+    state.find_out_first(first, 0.0)
+    assert state.granted(first, 16, 16.0, 0.0) == (1, True)  # one request finds out
+    other, wait = state.reserve(16, 16.0, 0.0)
+    assert wait == PROBE_RECHECK_S  # the other worker's lease waits for that answer
+    assert state.blocked_for(0.1, lease=first) == 0.0 and state.blocked_for(0.1, lease=other) == PROBE_RECHECK_S
+    # The answer tells 19 left: the 15 numbers the first lease did not send are not counted, and the
+    # other lease's 16 go (19 hold them).
+    state.observe(first, {"x-ratelimit-remaining-requests": "19", "x-ratelimit-reset-requests": "2s"}, 0.2)
+    assert state.blocked_for(0.2, lease=other) == 0.0
+    assert state.granted(other, 16, 16.0, 0.2) == (16, False)
+    # A lease the rest of the budget cannot hold waits for its reset (3 left, 16 asked).
+    _, wait = state.reserve(16, 16.0, 0.3)
+    assert wait == pytest.approx(1.9)
+    # No answer for MAX_PROBE_S: the others stop waiting.
+    late = RateState(None, None, 0.0)
+    lease, _ = late.reserve(16, 16.0, 0.0)
+    late.find_out_first(lease, 0.0)
+    assert late.granted(lease, 16, 16.0, 0.0) == (1, True)
+    assert late.reserve(16, 16.0, MAX_PROBE_S)[1] == 0.0
+    # A server without budgets: the answer that finds out says nothing, and leases go whole.
+    free = RateState(None, None, 0.0)
+    lease, _ = free.reserve(16, 16.0, 0.0)
+    free.find_out_first(lease, 0.0)
+    assert free.granted(lease, 16, 16.0, 0.0) == (1, True)
+    free.observe(lease, {}, 0.1)
+    after, wait = free.reserve(16, 16.0, 0.1)
+    assert wait == 0.0 and free.granted(after, 16, 16.0, 0.1) == (16, False)
+
+
 def test_a_reset_longer_than_a_day_and_a_pause_longer_than_two_minutes_are_not_believed() -> None:
     daily = {"x-ratelimit-remaining-requests-day": "0", "x-ratelimit-reset-requests-day": "33011.56"}
     assert rate_limit_windows(daily, 0.0) == {"requests": (0.0, 33011.56, True)}  # Cerebras' day: kept

@@ -68,6 +68,8 @@ class LimiterActor:
         self.leases += 1
         now = time.monotonic()
         first, wait = self.state.reserve(requests, tokens, now)
+        if self.leases == 1:  # nothing is known of the server's budget yet: one request finds it out
+            self.state.find_out_first(first, now)
         return (first, *self.state.granted(first, requests, tokens, now), wait)
 
     def blocked_for(self, lease: int, requests: int, tokens: float) -> tuple[float, int, bool]:
