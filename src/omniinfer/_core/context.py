@@ -27,7 +27,6 @@ class ClientContext:
         "_stored",
         "base_headers",
         "cookies",
-        "endpoint",
         "excluded",
         "explicit_token",
         "fallback",
@@ -68,8 +67,6 @@ class ClientContext:
         self.usage = usage if usage is not None else UsageTotal()  # the client's running token total
         # routing's merge of headers and cookies, with the values it was made from
         self.base_headers: tuple[dict[str, str], dict[str, str] | None, dict[str, str]] | None = None
-        # routing's last endpoint target, with what it was made from (see routing.endpoint_target)
-        self.endpoint: tuple[Any, ...] | None = None
 
     def excluding(self, providers: tuple[str, ...]) -> ClientContext:
         """This context for one fallback attempt: the same settings, some providers ruled out."""
@@ -111,7 +108,6 @@ class ClientContext:
         # unpickled client looks it up where it runs. A token given to the client is its setting.
         state = {name: getattr(self, name) for name in self.__slots__}
         state["_stored"] = None
-        state["endpoint"] = None  # its headers may hold that token
         return None, state
 
 
