@@ -7,12 +7,15 @@ answers are errors, which redirects to follow and with which headers — comes f
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from omniinfer._core.context import ClientContext
+from omniinfer._core.fallback import with_fallback
 from omniinfer._core.http_errors import error_from_response
 from omniinfer._core.records import Request, Response, Sleep, Timeout
+from omniinfer._core.retry import retrying
 from omniinfer.errors import InferenceTimeoutError
 
 Flow = Generator[Request | Sleep, Response | None, Any]
@@ -24,6 +27,14 @@ _SECRET_HEADERS = ("authorization", "x-key", "api-key", "x-api-key", "cookie")
 
 def deadline_of(timeout: Timeout) -> float | None:
     return None if timeout.total is None else time.monotonic() + timeout.total
+
+
+def guarded(factory: Callable[[ClientContext], Flow], ctx: ClientContext, deadline: float | None) -> Flow:
+    """The flow `factory(ctx)` inside the client's provider fallback and retry policy, with only the
+    layers this client uses: each is a generator that every step of every call passes through (a
+    bulk job's client retries nothing itself, and most clients have no fallback list)."""
+    flow = with_fallback(factory, ctx) if ctx.fallback else factory(ctx)
+    return retrying(flow, ctx.retry, deadline) if ctx.retry.max_retries else flow
 
 
 def wait_budget(
@@ -71,20 +82,15 @@ def redirect_target(request: Request, response: Response, hops: int) -> Request 
 
 
 def after_answer(flow: Flow, request: Request, response: Response, streaming: bool, hops: int) -> tuple[Any, int]:
-    """The flow's next item once `response` arrived, and the redirect count: a started stream goes to
-    the flow (which returns its EventStream), a redirect is followed, anything else is `advance`d."""
+    """The flow's next item once `response` arrived, and the redirect count: a started stream or a
+    2xx goes to the flow (which returns its EventStream, or goes on), a redirect is followed."""
     if streaming:
         return flow.send(response), hops
+    if 200 <= response.status < 300:
+        return flow.send(response), 0
     follow = redirect_target(request, response, hops)
     if follow is not None:
         return follow, hops + 1
-    return advance(flow, request, response), 0
-
-
-def advance(flow: Flow, request: Request, response: Response) -> Any:
-    """Hand an answer to the flow: a 2xx is sent in, anything else is thrown in as a typed error
-    (so a flow may catch it, as the non-TGI fallback does). Returns the flow's next item;
-    StopIteration carries the flow's result."""
-    if 200 <= response.status < 300:
-        return flow.send(response)
-    return flow.throw(error_from_response(request, response))
+    # Anything else is thrown in as a typed error (so a flow may catch it, as the non-TGI fallback
+    # does). StopIteration carries the flow's result.
+    return flow.throw(error_from_response(request, response)), 0

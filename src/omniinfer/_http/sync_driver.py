@@ -8,11 +8,9 @@ from typing import Any
 
 from omniinfer._core import taps
 from omniinfer._core.context import ClientContext
-from omniinfer._core.fallback import with_fallback
 from omniinfer._core.meta import ResponseMeta, Stream, attach
 from omniinfer._core.records import EventStream, Request, Response, Sleep, Timeout
-from omniinfer._core.retry import retrying
-from omniinfer._core.stepping import Flow, after_answer, deadline_of, sleep_for
+from omniinfer._core.stepping import Flow, after_answer, deadline_of, guarded, sleep_for
 from omniinfer._core.timeouts import restated
 from omniinfer._http.sync_transport import SyncResponse, SyncTransport
 from omniinfer.errors import InferenceError, InferenceTimeoutError
@@ -29,7 +27,7 @@ def run(
     `task` and its `arguments` name the call for its OpenTelemetry span."""
     timeout = ctx.timeout
     deadline = deadline_of(timeout)
-    flow = retrying(with_fallback(factory, ctx), ctx.retry, deadline)
+    flow = guarded(factory, ctx, deadline)
     hops = 0
     meta = ResponseMeta(ctx, task, arguments)
     response = None
