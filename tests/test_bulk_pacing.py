@@ -11,6 +11,9 @@ import yaml
 from cassettes import CASSETTES
 from omniinfer.bulk.limiter import OWN_CAPS, SERVER_BUDGET, WaitNotice
 from omniinfer.bulk.pacing import (
+    LEARNED_RAISE,
+    LEARNED_RAISE_S,
+    LEARNED_SHARE,
     MAX_LAG_S,
     MAX_PROBE_S,
     PROBE_RECHECK_S,
@@ -22,6 +25,7 @@ from omniinfer.bulk.pacing import (
     reports_budget,
     spoken_duration,
 )
+from omniinfer.bulk.ray import LEASE_SECONDS, LimiterActor
 from omniinfer.bulk.tasks import TypicalOutput, bind, output_ceiling
 
 
@@ -245,6 +249,97 @@ def test_a_429_pauses_everyone_for_retry_after() -> None:
     assert state.reserve(1, 0, 2.0)[1] == pytest.approx(1.0)
     state.pause(None, 10.0)  # no Retry-After: the default pause
     assert state.blocked_for(10.0) > 0 and state.rate_limited == 2
+
+
+def leave_times(state: RateState, count: int, start: float) -> list[float]:
+    """When `count` requests asking one after another from `start` on may leave, each at the moment
+    its predecessor left (a job with work waiting: it asks as soon as it may)."""
+    times, now = [], start
+    for _ in range(count):
+        now += state.reserve(1, 0.0, now)[1]
+        times.append(now)
+    return times
+
+
+def test_a_server_that_tells_no_budget_is_paced_at_the_rate_its_429s_show() -> None:
+    # 20 requests a 2-s window, no budget headers: 26 went in the first 0.1 s, and the last 6 came back
+    # 429 (in any order) with Retry-After 1.9 s. The server allowed 20 in 2 s: the job goes on at 90%
+    # of 10 a second.
+    state = RateState(None, None, 0.0)
+    for i in range(26):
+        state.reserve(1, 0.0, i * 0.004)
+    for seq in (23, 20, 25, 21, 24, 22):
+        state.pause(1.9, 0.1, seq=seq)
+    assert state.learned is not None and state.learned.rate == pytest.approx(10.0 * LEARNED_SHARE)
+    assert state.paused_until == pytest.approx(2.0)
+    # After the pause, evenly spaced: no 2-s window of the server's gets more than its 20.
+    times = leave_times(state, 60, 0.2)  # (they asked during the pause)
+    assert times[0] == pytest.approx(2.0)
+    assert max(sum(1 for t in times if w <= t < w + 2.0) for w in (2.0, 4.0, 6.0, 8.0)) <= 19
+    assert times[-1] == pytest.approx(2.0 + 59 / 9.0, abs=0.2)  # at 9 a second, not slower
+
+
+def test_a_learned_rate_is_tried_higher_after_a_while_without_429s_and_set_again_by_the_next() -> None:
+    state = RateState(None, None, 0.0)
+    for _ in range(11):
+        state.reserve(1, 0.0, 0.0)
+    state.pause(1.0, 0.0, seq=10)  # 10 accepted in a second
+    assert state.learned is not None and state.learned.rate == pytest.approx(9.0)
+    leave_times(state, 5, 1.0)  # numbers 11-15
+    assert state.learned.rate == pytest.approx(9.0)
+    state.reserve(1, 0.0, LEARNED_RAISE_S)  # no 429 for LEARNED_RAISE_S
+    assert state.learned.rate == pytest.approx(9.0 * LEARNED_RAISE)
+    for _ in range(7):
+        state.reserve(1, 0.0, LEARNED_RAISE_S)  # up to number 23
+    # The next 429 measures again: 12 accepted since the pause ended (at 1.0), until 11.5.
+    state.pause(1.0, 10.5, seq=23)
+    assert state.learned.rate == pytest.approx(12 / (11.5 - 1.0) * LEARNED_SHARE)
+
+
+def test_a_429_right_after_a_pause_teaches_no_rate_of_zero() -> None:
+    # Retry-After said less than the window had left: the first request after the pause is refused
+    # too. The cycle goes on counting until a 429 comes after some were accepted.
+    state = RateState(None, None, 0.0)
+    for _ in range(20):
+        state.reserve(1, 0.0, 0.0)
+    state.pause(1.0, 0.0, seq=19)  # 19 accepted until 1.0
+    first_rate = 19 / 1.0 * LEARNED_SHARE
+    assert state.learned is not None and state.learned.rate == pytest.approx(first_rate)
+    refused = state.reserve(1, 0.0, 1.0)[0]
+    state.pause(1.0, 1.0, seq=refused)  # none accepted: the rate stands, the cycle began at 1.0
+    assert state.learned.rate == pytest.approx(first_rate)
+    seqs = [state.reserve(1, 0.0, 2.0)[0] for _ in range(11)]
+    state.pause(1.0, 2.5, seq=seqs[10])  # 10 accepted from 1.0 (the cycle's start) until 3.5
+    assert state.learned.rate == pytest.approx(10 / 2.5 * LEARNED_SHARE)
+
+
+def test_no_rate_is_learned_from_the_429s_of_a_server_that_tells_its_budget() -> None:
+    state = RateState(None, None, 0.0)
+    seqs = [state.reserve(1, 0.0, 0.0)[0] for _ in range(5)]
+    state.observe(seqs[0], {"x-ratelimit-remaining-requests": "3", "x-ratelimit-reset-requests": "1s"}, 0.0)
+    state.pause(1.0, 0.1, seq=seqs[4])
+    assert state.learned is None
+    # A rate learned before the first budget came is dropped when it comes.
+    guessed = RateState(None, None, 0.0)
+    seqs = [guessed.reserve(1, 0.0, 0.0)[0] for _ in range(5)]
+    guessed.pause(1.0, 0.0, seq=seqs[4])
+    assert guessed.learned is not None
+    guessed.observe(seqs[0], {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1s"}, 0.5)
+    assert guessed.learned is None
+
+
+def test_on_ray_a_learned_rate_caps_each_lease() -> None:
+    # A lease's requests leave back to back: at 9 a second, a lease of 16 would be a burst of 16.
+    actor = LimiterActor(None, None)
+    assert actor.lease(16, 16.0)[1] == 1  # the first lease finds out the budget: one request
+    actor.state.landed(0)  # answered without a budget
+    first, granted, _, _ = actor.lease(16, 16.0)
+    assert granted == 16  # nothing learned yet
+    actor.pause(1.0, first + 10)
+    assert actor.state.learned is not None
+    rate = actor.state.learned.rate
+    _, granted, _, wait = actor.lease(16, 16.0)
+    assert granted == max(1, int(rate * LEASE_SECONDS)) < 16 and wait > 0
 
 
 def test_server_budget_counts_requests_sent_after_the_observed_answer() -> None:

@@ -273,7 +273,7 @@ class Engine:
             self.limiter.observe(seq, error.headers)
             asked = server_wait(error.headers)
             if error.status_code == 429:
-                self.limiter.rate_limited(asked)  # everyone waits, this row included
+                self.limiter.rate_limited(asked, seq)  # everyone waits, this row included
                 self.concurrency.overloaded(time.monotonic())
                 return 0.0 if attempts <= self.max_retries else None
             if error.status_code == 503 or isinstance(error, OverloadedError):

@@ -28,8 +28,8 @@ class Limiter(Protocol):
         """Request `seq` was answered or failed."""
         ...
 
-    def rate_limited(self, retry_after: float | None) -> None:
-        """A 429: pause every request that shares this limiter."""
+    def rate_limited(self, retry_after: float | None, seq: int | None = None) -> None:
+        """A 429 to request `seq`: pause every request that shares this limiter."""
         ...
 
     def settle(self, estimated: float, actual: float) -> None: ...
@@ -84,8 +84,8 @@ class LocalLimiter:
     def landed(self, seq: int) -> None:
         self.state.landed(seq)
 
-    def rate_limited(self, retry_after: float | None) -> None:
-        self.state.pause(retry_after, time.monotonic())
+    def rate_limited(self, retry_after: float | None, seq: int | None = None) -> None:
+        self.state.pause(retry_after, time.monotonic(), seq)
 
     def settle(self, estimated: float, actual: float) -> None:
         self.state.settle_tokens(estimated, actual)

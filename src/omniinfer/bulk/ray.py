@@ -67,6 +67,9 @@ class LimiterActor:
         answer."""
         self.leases += 1
         now = time.monotonic()
+        # A rate learned from 429s caps each lease too: a lease's requests leave back to back.
+        asked, requests = requests, self.state.most_per_lease(requests, LEASE_SECONDS)
+        tokens = tokens * requests / asked
         first, wait = self.state.reserve(requests, tokens, now)
         if self.leases == 1:  # nothing is known of the server's budget yet: one request finds it out
             self.state.find_out_first(first, now)
@@ -86,8 +89,8 @@ class LimiterActor:
     def observe(self, seq: int, headers: dict[str, str]) -> None:
         self.state.observe(seq, headers, time.monotonic())
 
-    def pause(self, retry_after: float | None) -> float:
-        return self.state.pause(retry_after, time.monotonic())
+    def pause(self, retry_after: float | None, seq: int | None = None) -> float:
+        return self.state.pause(retry_after, time.monotonic(), seq)
 
     def settle(self, estimated: float, actual: float) -> None:
         self.state.settle_tokens(estimated, actual)
@@ -182,14 +185,14 @@ class RayLimiter:
             self._finding_out = None
             self.actor.landed.remote(seq)
 
-    def rate_limited(self, retry_after: float | None) -> None:
+    def rate_limited(self, retry_after: float | None, seq: int | None = None) -> None:
         self._rate_limited += 1
         if self._left > 0 and self._finding_out is not None:  # given up before it went: another finds out
             self.actor.landed.remote(self._finding_out)
             self._finding_out = None
         self._left = 0  # the rest of this lease would go over the limit: give it up
         self._paused_until = max(self._paused_until, time.monotonic() + pause_length(retry_after))
-        self.actor.pause.remote(retry_after)
+        self.actor.pause.remote(retry_after, seq)
 
     def settle(self, estimated: float, actual: float) -> None:
         if estimated != actual:
