@@ -89,13 +89,8 @@ def test_a_small_job_keeps_under_the_limit_from_its_first_second(server: Limited
     assert counts.rate_limited <= 35, f"{counts.rate_limited} 429s of {counts.requests} requests"
 
 
-@pytest.mark.parametrize(
-    "server", [Limits(rps=50, headers="none", retry_after="seconds", fault_rate=0.05)], indirect=True
-)
-def test_a_server_that_tells_no_budget_is_paced_from_its_429s(server: LimitedServer, tmp_path: Path) -> None:
-    # Only 429s and Retry-After say that 50 requests a second is the limit. Pausing alone, the job
-    # went over it at the start of every window (61 429s for these 300 rows; 113 without the faults).
-    # Learning the rate from the first window's 429s, it goes over it in that window only.
+def record_arrivals(server: LimitedServer) -> list[tuple[float, int]]:
+    """A list the server fills with (when, status) for each request it decides on."""
     arrivals: list[tuple[float, int]] = []
     decide = server.decide
 
@@ -105,6 +100,17 @@ def test_a_server_that_tells_no_budget_is_paced_from_its_429s(server: LimitedSer
         return status, headers, body
 
     server.decide = recording  # type: ignore[method-assign]
+    return arrivals
+
+
+@pytest.mark.parametrize(
+    "server", [Limits(rps=50, headers="none", retry_after="seconds", fault_rate=0.05)], indirect=True
+)
+def test_a_server_that_tells_no_budget_is_paced_from_its_429s(server: LimitedServer, tmp_path: Path) -> None:
+    # Only 429s and Retry-After say that 50 requests a second is the limit. Pausing alone, the job
+    # went over it at the start of every window (61 429s for these 300 rows; 113 without the faults).
+    # Learning the rate from the first window's 429s, it goes over it in that window only.
+    arrivals = record_arrivals(server)
     summary = bulk.run("chat", prompts(300), output=tmp_path / "out.jsonl", base_url=server.url, quiet=True)
     assert summary.succeeded == 300
     counts = server.counts
@@ -117,15 +123,7 @@ def test_a_server_that_tells_no_budget_is_paced_from_its_429s(server: LimitedSer
 
 @pytest.mark.parametrize("server", [Limits(rps=40, headers="none", retry_after="seconds")], indirect=True)
 def test_a_429_pauses_every_request_in_flight(server: LimitedServer, tmp_path: Path) -> None:
-    arrivals: list[tuple[float, int]] = []
-    decide = server.decide
-
-    def recording(prompt: str, charge: float) -> tuple[int, dict[str, str], Any]:
-        status, headers, body = decide(prompt, charge)
-        arrivals.append((time.monotonic(), status))
-        return status, headers, body
-
-    server.decide = recording  # type: ignore[method-assign]
+    arrivals = record_arrivals(server)
     summary = bulk.run(
         "chat", prompts(120), output=tmp_path / "o.jsonl", base_url=server.url, quiet=True, concurrency=16
     )
