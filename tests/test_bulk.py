@@ -58,7 +58,9 @@ def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 def test_every_row_answered_or_failed_once_under_the_limits(server: LimitedServer, tmp_path: Path) -> None:
     rows = [*prompts(300), {"prompt": "!bad row"}]
     out = tmp_path / "out.jsonl"
-    summary = bulk.run("chat", rows, output=out, base_url=server.url, quiet=True, params={"max_tokens": 4})
+    summary = bulk.run(
+        "chat", rows, output=out, base_url=server.url, model="served-model", quiet=True, params={"max_tokens": 4}
+    )
     records = read_jsonl(out)
     assert sorted(r["id"] for r in records) == list(range(301))  # one record per row
     assert summary.succeeded == 300 and summary.failed == 1 and summary.exit_code == 1
@@ -70,6 +72,7 @@ def test_every_row_answered_or_failed_once_under_the_limits(server: LimitedServe
     good = next(r for r in records if r["id"] == 7)
     assert good["text"] == "answer to row 7" and good["input_tokens"] == 2 and good["output_tokens"] == 4
     assert good["request_id"].startswith("req-") and good["error"] is None
+    assert good["model"] == "served-model"  # an endpoint: the model its answer names
     counts = server.counts
     assert counts.duplicates() == {}  # no row was answered (paid for) twice
     assert counts.accepted == 300 and counts.faults > 0  # the 5% faults were retried

@@ -24,7 +24,7 @@ from omniinfer.bulk.limiter import Limiter
 from omniinfer.bulk.pacing import Concurrency
 from omniinfer.bulk.readers import BAD_ROW
 from omniinfer.bulk.stopping import FailureStreak
-from omniinfer.bulk.tasks import Binder, TypicalOutput, output_ceiling, result_fields
+from omniinfer.bulk.tasks import Binder, TypicalOutput, answered_model, output_ceiling, result_fields
 from omniinfer.bulk.writers import resume_key
 from omniinfer.errors import InferenceError, InferenceHTTPError, OverloadedError
 
@@ -256,7 +256,7 @@ class Engine:
                 text=text,
                 status_code=None if meta is None else meta.status,
                 provider=None if meta is None else meta.provider,
-                model=None if meta is None else meta.model,
+                model=answered_model(result) if meta is None or meta.model is None else meta.model,
                 request_id=None if meta is None else meta.request_id,
                 attempts=attempts,
                 latency_s=microseconds(latency),

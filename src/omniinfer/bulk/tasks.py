@@ -233,6 +233,13 @@ def result_fields(task: str, result: Any) -> tuple[Any, str | None, int | None, 
     return data, text, input_tokens, output_tokens
 
 
+def answered_model(result: Any) -> str | None:
+    """The model an answer names (`model` of a chat completion or an embedding list), for a call that
+    named none itself: an endpoint or a local server called without `--model`."""
+    model = result.get("model") if isinstance(result, dict) else None
+    return model if isinstance(model, str) else None
+
+
 _MEDIA_TASKS = frozenset({"image-segmentation"})  # the one task whose typed items carry images (masks)
 
 
