@@ -296,6 +296,26 @@ def test_a_learned_rate_is_tried_higher_after_a_while_without_429s_and_set_again
     assert state.learned.rate == pytest.approx(12 / (11.5 - 1.0) * LEARNED_SHARE)
 
 
+def test_a_429_after_a_long_paced_cycle_steps_the_rate_back_rather_than_down_to_the_jobs_own_pace() -> None:
+    # Learned 45 a second (90% of 50), tried 49.5 after 10 s, refused at 20 s: the server accepted
+    # ~47 a second over the cycle, which is the job's own pace, not the limit. Back to 45.
+    state = RateState(None, None, 0.0)
+    for _ in range(51):
+        state.reserve(1, 0.0, 0.0)
+    state.pause(1.0, 0.0, seq=50)
+    assert state.learned is not None and state.learned.rate == pytest.approx(45.0)
+    times = leave_times(state, 900, 1.0)
+    assert state.learned.rate == pytest.approx(45.0 * LEARNED_RAISE)  # raised once, at 10 s
+    last = state.reserve(1, 0.0, times[-1])[0]
+    state.pause(1.0, times[-1], seq=last)
+    assert state.learned.rate == pytest.approx(45.0)
+    # A 429 that shows the limit itself came down (few accepted in the cycle) is believed.
+    for _ in range(10):
+        state.reserve(1, 0.0, times[-1] + 1.0)
+    state.pause(1.0, times[-1] + 1.0, seq=last + 10)
+    assert state.learned.rate == pytest.approx(9 / 1.0 * LEARNED_SHARE, rel=0.05)
+
+
 def test_a_429_right_after_a_pause_teaches_no_rate_of_zero() -> None:
     # Retry-After said less than the window had left: the first request after the pause is refused
     # too. The cycle goes on counting until a 429 comes after some were accepted.

@@ -47,6 +47,9 @@ MAX_PROBE_S = 10.0
 LEARNED_SHARE = 0.9
 LEARNED_RAISE_S = 10.0
 LEARNED_RAISE = 1.1
+# A cycle in which the server accepted at least this share of the learned rate was paced by that rate,
+# not by the server: its 429 says the last try was too fast, and the rate goes back to the one before.
+LEARNED_BOUND = 0.75
 # A reset header this large is a moment, not a duration: Unix time in seconds (Black Forest Labs
 # sends `x-ratelimit-reset: 1739552468`), or in milliseconds past the second bound.
 EPOCH_S = 1e9  # September 2001
@@ -194,6 +197,7 @@ class RateState:
     __slots__ = (
         "_cycle_end",
         "_cycle_pause_end",
+        "_cycle_rate",
         "_cycle_refused",
         "_cycle_seq",
         "_cycle_start",
@@ -235,7 +239,8 @@ class RateState:
         self._probe_void = 0  # numbers right after it that will not be sent (the rest of its lease)
         # The rate learned from 429s of a server that tells no budget (requests per second; see
         # `_count_refused`), and since when it holds. The cycle being counted: its first number, the
-        # number after its last (None until its first 429), when it began, its 429s, when its pause ends.
+        # number after its last (None until its first 429), when it began, its 429s, when its pause
+        # ends, and the learned rate it was sent at.
         self.learned: Bucket | None = None
         self._learned_at = now
         self._cycle_seq = 0
@@ -243,6 +248,7 @@ class RateState:
         self._cycle_start = now
         self._cycle_refused = 0
         self._cycle_pause_end = now
+        self._cycle_rate: float | None = None  # the learned rate the cycle was sent at (None: none yet)
 
     def reserve(self, requests: int, tokens: float, now: float) -> tuple[int, float]:
         """Take `requests` requests and `tokens` tokens (a lease): the first sequence number, and how long
@@ -452,6 +458,7 @@ class RateState:
         if end is None:
             end = self._cycle_end = self._next_seq
             self._cycle_refused = 0
+            self._cycle_rate = None if self.learned is None else self.learned.rate
         self._cycle_refused += 1
         self._cycle_pause_end = self.paused_until
         accepted = end - self._cycle_seq - self._cycle_refused
@@ -459,7 +466,14 @@ class RateState:
             self._learn(accepted / max(self.paused_until - self._cycle_start, 1e-3), now)
 
     def _learn(self, allowed: float, now: float) -> None:
+        """The server accepted `allowed` requests a second over the cycle that ended."""
         rate = allowed * LEARNED_SHARE
+        paced = self._cycle_rate
+        if paced is not None and allowed >= LEARNED_BOUND * paced:
+            # The job sent at the learned rate all cycle long and went over only after trying it
+            # faster: `allowed` is the job's own pace more than the server's limit (2,000 rows at 50 a
+            # second learned 39 again after reaching 52). Back to the rate before that try.
+            rate = max(rate, paced / LEARNED_RAISE)
         self._learned_at = now
         if self.learned is None:
             self.learned = Bucket(rate, max(1.0, rate * BUCKET_BURST_S), now)
