@@ -65,23 +65,34 @@ def test_two_workers_share_one_limit_and_complete(cluster: Any, tmp_path: Path) 
     assert answered == {f"answer to row {i}" for i in range(160) if i != 7}
 
 
-def test_leases_find_out_whether_a_budget_came_back_one_request_at_a_time(cluster: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("limits", "rows", "most_429s"),
+    [
+        # The server tells what is left, never when it comes back (Fireworks' headers), 20 requests per
+        # 2-s window. Leases of 16 requests each went at the guessed reset: 22 429s in 142 requests.
+        # (Faults: a request that finds out and fails without a budget lets the next one find out.)
+        (Limits(rps=20, request_window_s=2.0, headers="fireworks", retry_after="seconds", fault_rate=0.05), 100, 3),
+        # The server tells no budget at all, only 429s: 28-29 of them for 300 rows at 50 a second
+        # before the actors' limiter learned the rate from them, 4-6 since (the first window's).
+        (Limits(rps=50, headers="none", retry_after="seconds", fault_rate=0.05), 300, 15),
+    ],
+    ids=["budget-without-reset", "no-budget-headers"],
+)
+def test_workers_sharing_a_limit_find_out_the_servers_budget(
+    cluster: Any, tmp_path: Path, limits: Limits, rows: int, most_429s: int
+) -> None:
     from omniinfer.bulk.ray import run_on_ray
 
-    # The server tells what is left, never when it comes back (Fireworks' headers), 20 requests per
-    # 2-s window. Leases of 16 requests each went at the guessed reset: 22 429s in 142 requests.
     source = tmp_path / "in.jsonl"
-    source.write_text("".join(json.dumps({"prompt": f"row {i}"}) + "\n" for i in range(100)))
-    # (Faults: a request that finds out and fails without a budget lets the next one find out.)
-    limits = Limits(rps=20, request_window_s=2.0, headers="fireworks", retry_after="seconds", fault_rate=0.05)
+    source.write_text("".join(json.dumps({"prompt": f"row {i}"}) + "\n" for i in range(rows)))
     with LimitedServer(limits) as server:
         out = tmp_path / "out.jsonl"
         summary = run_on_ray(
             "chat", source, output=out, base_url=server.url, workers=2, quiet=True, params={"max_tokens": 8}
         )
         counts = server.counts
-    assert summary.succeeded == 100 and counts.duplicates() == {}
-    assert counts.rate_limited <= 0.03 * counts.requests
+    assert summary.succeeded == rows and counts.duplicates() == {}
+    assert counts.rate_limited <= most_429s, f"{counts.rate_limited} 429s of {counts.requests} requests"
 
 
 def test_a_row_that_kills_its_worker_is_recorded_and_the_others_answered(
