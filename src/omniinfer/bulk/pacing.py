@@ -3,7 +3,8 @@
 `RateState` is the arithmetic behind every limiter (the in-process one and the cluster-wide Ray actor):
 - `--rpm` / `--tpm` are token buckets that may go into debt: a reservation returns how long to wait,
   so requests leave spaced at the rate without polling, and a row bigger than the bucket still passes;
-- a 429 (with `Retry-After`, else a short default) pauses everything that shares the state;
+- a 429 (with `Retry-After`, else a short default) pauses everything that shares the state; where the
+  server tells no budget at all, the rate its 429s show caps sending from then on;
 - `x-ratelimit-remaining-*` / `x-ratelimit-reset-*` headers give the server's own budget: once the
   requests (or tokens) sent since the observed answer use it up, sending waits for the window's reset
   (where the server tells none, one request finds out after a second whether the budget came back).
