@@ -1,7 +1,8 @@
 """A rate-limited, fault-injecting OpenAI-style server on loopback, for bulk jobs (tests and bench/bulk.py).
 
-It enforces a requests-per-second limit (fixed 1-second windows) and a tokens-per-window limit (fixed
-windows of `token_window_s`, 60 s for tokens-per-minute), answering over-limit requests with 429 +
+It enforces a requests-per-second limit (fixed 1-second windows, or a bucket refilled continuously)
+and a tokens-per-window limit (fixed windows of `token_window_s`, 60 s for tokens-per-minute),
+answering over-limit requests with 429 +
 Retry-After; every answer carries x-ratelimit-* headers in the shape of one provider family; a share
 of the requests (`fault_rate`) fails with 500/503 before it is counted. It counts what it received:
 requests, 429s, faults, and each prompt's successful answers (a duplicate paid answer shows there).
@@ -38,6 +39,9 @@ class Limits:
     delay_s: float = 0.0
     headers: str = "openai"  # openai | together | cerebras | fireworks (no reset headers) | none
     request_window_s: float = 1.0  # `rps` requests per window this long
+    # "window": fixed windows of `request_window_s`; "bucket": a token bucket holding `rps` requests,
+    # refilled at `rps` per `request_window_s` (a limit that comes back continuously)
+    request_limiter: str = "window"
     retry_after: str = "both"  # seconds | ms | both | none
     seed: int = 7
     # Tokens a chat answer generates when the request sets no max_tokens (charged as it is answered, as
@@ -100,6 +104,7 @@ class LimitedServer:
         self.host, self.port = host, port
         self._random = random.Random(self.limits.seed)
         self._window = (0, 0)  # (second, requests in it)
+        self._bucket = (time.monotonic(), float(self.limits.rps or 0))  # (when, requests it holds)
         self._token_window = (0, 0.0)
         self._born = time.monotonic()
         self._lock = threading.Lock()
@@ -134,12 +139,21 @@ class LimitedServer:
             reset_tokens = (token_slot + 1) * limits.token_window_s - since_start
             used, used_tokens = self._window[1], self._token_window[1]
             over_requests = limits.rps is not None and used + 1 > limits.rps
+            if limits.rps is not None and limits.request_limiter == "bucket":
+                refill = limits.rps / limits.request_window_s
+                held = min(limits.rps, self._bucket[1] + (now - self._bucket[0]) * refill)
+                self._bucket = (now, held)
+                over_requests = held < 1.0
+                used = int(limits.rps - held)
+                reset_requests = (1.0 - held) / refill if over_requests else (limits.rps - held) / refill
             over_tokens = limits.tpm is not None and used_tokens + charge > limits.tpm
             if not (over_requests or over_tokens):
                 used += 1
                 used_tokens += charge
                 self._window = (second, used)
                 self._token_window = (token_slot, used_tokens)
+                if limits.rps is not None and limits.request_limiter == "bucket":
+                    self._bucket = (now, self._bucket[1] - 1.0)
             headers = self._rate_headers(used, used_tokens, reset_requests, reset_tokens)
             if over_requests or over_tokens:
                 counts.rate_limited += 1
