@@ -75,8 +75,15 @@ def test_two_workers_share_one_limit_and_complete(cluster: Any, tmp_path: Path) 
         # The server tells no budget at all, only 429s: 28-29 of them for 300 rows at 50 a second
         # before the actors' limiter learned the rate from them, 4-6 since (the first window's).
         (Limits(rps=50, headers="none", retry_after="seconds", fault_rate=0.05), 300, 15),
+        # The same limit as a bucket refilled continuously, Retry-After to the millisecond: the
+        # workers count the answers accepted and tell the actor with their leases and 429s.
+        (
+            Limits(rps=50, headers="none", retry_after="ms", fault_rate=0.05, request_limiter="bucket"),
+            300,
+            30,
+        ),
     ],
-    ids=["budget-without-reset", "no-budget-headers"],
+    ids=["budget-without-reset", "no-budget-headers", "no-budget-headers-bucket-ms"],
 )
 def test_workers_sharing_a_limit_find_out_the_servers_budget(
     cluster: Any, tmp_path: Path, limits: Limits, rows: int, most_429s: int

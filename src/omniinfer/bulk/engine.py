@@ -228,7 +228,7 @@ class Engine:
             else:
                 meta = last_response_meta()
                 if meta is not None:
-                    self.limiter.observe(seq, meta.headers)
+                    self.limiter.observe(seq, meta.headers, accepted=True)
                 break
             finally:
                 self.limiter.landed(seq)

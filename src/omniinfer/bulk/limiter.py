@@ -22,7 +22,9 @@ class Limiter(Protocol):
         it may reach the server after later ones (see `RateState.number`)."""
         ...
 
-    def observe(self, seq: int, headers: Mapping[str, str]) -> None: ...
+    def observe(self, seq: int, headers: Mapping[str, str], accepted: bool = False) -> None:
+        """The answer to request `seq` came with these headers; `accepted`: it was not refused (a 2xx)."""
+        ...
 
     def landed(self, seq: int) -> None:
         """Request `seq` was answered or failed."""
@@ -78,7 +80,9 @@ class LocalLimiter:
             wait, cause = state.blocked_for(now, tokens), SERVER_BUDGET
         return state.number(1, tokens, now, may_lag=may_lag)
 
-    def observe(self, seq: int, headers: Mapping[str, str]) -> None:
+    def observe(self, seq: int, headers: Mapping[str, str], accepted: bool = False) -> None:
+        if accepted:
+            self.state.accepted += 1
         self.state.observe(seq, headers, time.monotonic())
 
     def landed(self, seq: int) -> None:

@@ -196,10 +196,11 @@ class RateState:
     """Every limit that applies to the requests of one job (or of all workers of a cluster job)."""
 
     __slots__ = (
+        "_cycle_base",
+        "_cycle_counted",
         "_cycle_end",
         "_cycle_pause_end",
         "_cycle_rate",
-        "_cycle_refused",
         "_cycle_seq",
         "_cycle_start",
         "_largest",
@@ -210,6 +211,7 @@ class RateState:
         "_probe_until",
         "_probe_void",
         "_sent_tokens",
+        "accepted",
         "learned",
         "paused_until",
         "rate_limited",
@@ -239,17 +241,20 @@ class RateState:
         self._probe_until = 0.0
         self._probe_void = 0  # numbers right after it that will not be sent (the rest of its lease)
         # The rate learned from 429s of a server that tells no budget (requests per second; see
-        # `_count_refused`), and since when it holds. The cycle being counted: its first number, the
-        # number after its last (None until its first 429), when it began, its 429s, when its pause
-        # ends, and the learned rate it was sent at.
+        # `_count_refused`), and since when it holds; the answers accepted so far (told by the limiter).
+        # The cycle being counted: its first number, the number after its last (None until its first
+        # 429), when it began, `accepted` then and at its last 429, when its pause ends, and the
+        # learned rate it was sent at (None: none yet).
         self.learned: Bucket | None = None
         self._learned_at = now
+        self.accepted = 0
         self._cycle_seq = 0
         self._cycle_end: int | None = None
         self._cycle_start = now
-        self._cycle_refused = 0
+        self._cycle_base = 0
+        self._cycle_counted = 0
         self._cycle_pause_end = now
-        self._cycle_rate: float | None = None  # the learned rate the cycle was sent at (None: none yet)
+        self._cycle_rate: float | None = None
 
     def reserve(self, requests: int, tokens: float, now: float) -> tuple[int, float]:
         """Take `requests` requests and `tokens` tokens (a lease): the first sequence number, and how long
@@ -439,30 +444,31 @@ class RateState:
         return wait
 
     def _count_refused(self, seq: int, now: float) -> None:
-        """Learn what a server that tells no budget allows from its 429s: the requests it accepted in a
+        """Learn what a server that tells no budget allows from its 429s: the answers it accepted in a
         cycle (from the end of one pause to the end of the next), over the cycle's length. From then on
         the job sends at `LEARNED_SHARE` of that rate, evenly. Pausing alone, each window of the
         server's began with a burst that went over it (measured: 61 429s for 300 rows at 50 requests a
         second; 21-24 for 100 rows at 20 per 2 s, one process or two Ray workers alike).
 
-        A cycle's requests are those numbered before its first 429 (later ones leave after the pause);
-        each of its 429s takes one from those the server accepted (the 429s of a burst come in any
-        order). A cycle whose requests were all refused (a Retry-After shorter than the window's rest)
-        lends its time to the next one."""
+        Accepted answers are counted as they come (`accepted`), not inferred from what was sent: a
+        burst's 429s come in any order and, after a pause of milliseconds, the next burst leaves
+        before the last one's 429s are all back. A cycle's requests are those numbered before its first
+        429 (later ones leave after the pause): its other 429s refine the rate as its answers come. A
+        cycle in which nothing was accepted (a Retry-After shorter than the window's rest) lends its
+        time to the next one."""
         end = self._cycle_end
         if end is not None and seq >= end:  # a 429 of the cycle after the one that ended
-            if end - self._cycle_seq - self._cycle_refused > 0:
-                self._cycle_start = self._cycle_pause_end
+            if self._cycle_counted > self._cycle_base:
+                self._cycle_start, self._cycle_base = self._cycle_pause_end, self._cycle_counted
             self._cycle_seq, end = end, None
         if seq < self._cycle_seq:
             return  # a 429 of a cycle already learned from
         if end is None:
-            end = self._cycle_end = self._next_seq
-            self._cycle_refused = 0
+            self._cycle_end = self._next_seq
             self._cycle_rate = None if self.learned is None else self.learned.rate
-        self._cycle_refused += 1
         self._cycle_pause_end = self.paused_until
-        accepted = end - self._cycle_seq - self._cycle_refused
+        self._cycle_counted = self.accepted
+        accepted = self.accepted - self._cycle_base
         if accepted > 0:
             self._learn(accepted / max(self.paused_until - self._cycle_start, 1e-3), now)
 

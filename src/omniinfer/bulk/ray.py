@@ -60,12 +60,13 @@ class LimiterActor:
         self.state = RateState(rpm, tpm, time.monotonic())
         self.leases = 0
 
-    def lease(self, requests: int, tokens: float) -> tuple[int, int, bool, float]:
+    def lease(self, requests: int, tokens: float, accepted: int = 0) -> tuple[int, int, bool, float]:
         """(first sequence number, how many requests may use it, whether it finds out, seconds to
         wait before the first of them may leave). One request only when the lease is to find out
         whether a used-up budget came back (the server never told when): the others wait for its
-        answer."""
+        answer. `accepted`: answers the asking worker had accepted since it last said."""
         self.leases += 1
+        self.state.accepted += accepted
         now = time.monotonic()
         # A rate learned from 429s caps each lease too: a lease's requests leave back to back.
         asked, requests = requests, self.state.most_per_lease(requests, LEASE_SECONDS)
@@ -89,7 +90,8 @@ class LimiterActor:
     def observe(self, seq: int, headers: dict[str, str]) -> None:
         self.state.observe(seq, headers, time.monotonic())
 
-    def pause(self, retry_after: float | None, seq: int | None = None) -> float:
+    def pause(self, retry_after: float | None, seq: int | None = None, accepted: int = 0) -> float:
+        self.state.accepted += accepted
         return self.state.pause(retry_after, time.monotonic(), seq)
 
     def settle(self, estimated: float, actual: float) -> None:
@@ -132,6 +134,7 @@ class RayLimiter:
         self._rate_limited = 0
         self._notice = WaitNotice()
         self._finding_out: int | None = None  # the request of ours that finds out whether a budget came back
+        self._accepted = 0  # answers accepted since the actor was last told (with a lease or a 429)
 
     async def acquire(self, tokens: float, may_lag: bool = False) -> int:
         # `may_lag` is not passed on: leases are numbered in chunks, ahead of the requests that use
@@ -147,7 +150,10 @@ class RayLimiter:
             async with self._lock:
                 if self._left > 0:
                     continue
-                first, granted, finds_out, wait = await self.actor.lease.remote(self.chunk, tokens * self.chunk)
+                accepted, self._accepted = self._accepted, 0
+                first, granted, finds_out, wait = await self.actor.lease.remote(
+                    self.chunk, tokens * self.chunk, accepted
+                )
                 if wait > 0:
                     await self._sleep(wait)
                     # A pause may have started elsewhere while this lease waited.
@@ -170,7 +176,9 @@ class RayLimiter:
         self._notice.waiting(seconds, time.monotonic())
         await asyncio.sleep(seconds)
 
-    def observe(self, seq: int, headers: Mapping[str, str]) -> None:
+    def observe(self, seq: int, headers: Mapping[str, str], accepted: bool = False) -> None:
+        if accepted:
+            self._accepted += 1
         told = reports_budget(headers)
         if seq == self._finding_out:  # what it found out goes to the actor, a budget or none
             self._finding_out = None
@@ -192,7 +200,8 @@ class RayLimiter:
             self._finding_out = None
         self._left = 0  # the rest of this lease would go over the limit: give it up
         self._paused_until = max(self._paused_until, time.monotonic() + pause_length(retry_after))
-        self.actor.pause.remote(retry_after, seq)
+        accepted, self._accepted = self._accepted, 0
+        self.actor.pause.remote(retry_after, seq, accepted)
 
     def settle(self, estimated: float, actual: float) -> None:
         if estimated != actual:
