@@ -8,7 +8,8 @@ Figures (issue 15), each in a fresh server:
 - rate: 20,000 chat rows against tests/limited_server.py (a subprocess; 200 requests/s in fixed
   1-second windows, 429 + Retry-After + x-ratelimit-* headers). achieved/allowed is the server's count
   of accepted requests over the span from the first to the last one, / the limit; 429s / requests sent.
-  Clients: `omniinfer bulk` (one process, no client cap: paced by the server's headers),
+  Clients: `omniinfer bulk` (one process, no client cap: paced by the server's headers; again
+  against the same server sending no budget headers, only 429s: paced by what they show),
   `omniinfer bulk --ray --workers 2`, a plain asyncio.Semaphore(64) loop over AsyncInferenceClient,
   LiteLLM's batch_completion, Ray Data's HttpRequestProcessorConfig (qps set to the limit).
 - cpu: client CPU per row (user + system of the client process) with no limit, against the nginx stub
@@ -56,8 +57,8 @@ TARGETS = {
 
 # -- the rate-limited server, as a subprocess ---------------------------------------------------------
 class Server:
-    def __init__(self, rps: float | None) -> None:
-        args = [sys.executable, str(ROOT / "tests" / "limited_server.py")]
+    def __init__(self, rps: float | None, headers: str = "openai") -> None:
+        args = [sys.executable, str(ROOT / "tests" / "limited_server.py"), "--headers", headers]
         if rps:
             args += ["--rps", str(rps)]
         self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -118,8 +119,8 @@ def run_child(args: list[str], timeout: float = 1800) -> tuple[float, float, flo
 
 
 # -- the scenarios -------------------------------------------------------------------------------------
-def limited(name: str, args_for: Any, rows: int, rps: float) -> dict[str, Any]:
-    server = Server(rps)
+def limited(name: str, args_for: Any, rows: int, rps: float, headers: str = "openai") -> dict[str, Any]:
+    server = Server(rps, headers)
     try:
         source = rows_file(rows)
         out = WORK / f"out-{name}.jsonl"
@@ -345,7 +346,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--rps", type=float, default=200)
     parser.add_argument("--rss-rows", type=int, default=1_000_000)
-    parser.add_argument("--only", default="", help="comma-separated: bulk,ray,semaphore,litellm,ray-http,cpu,rss")
+    parser.add_argument(
+        "--only", default="", help="comma-separated: bulk,bulk-noheaders,ray,semaphore,litellm,ray-http,cpu,rss"
+    )
     parser.add_argument("--no-results", action="store_true")
     parser.add_argument(
         "--cpu-python", metavar="PYTHON", help="also measure the bulk CPU figure with this interpreter (its own venv)"
@@ -372,6 +375,10 @@ def main() -> None:
     if wanted("bulk"):
         results["bulk"] = limited("omniinfer bulk", omniinfer_cli([]), rows, rps)
         print(results["bulk"], flush=True)
+    if wanted("bulk-noheaders"):
+        name = "omniinfer bulk, server without budget headers"
+        results["bulk-noheaders"] = limited(name, omniinfer_cli([]), rows, rps, headers="none")
+        print(results["bulk-noheaders"], flush=True)
     if wanted("ray"):
         results["ray"] = limited(
             "omniinfer bulk --ray --workers 2", omniinfer_cli(["--ray", "--workers", "2"]), rows, rps
@@ -455,7 +462,7 @@ def write_results(results: dict[str, Any]) -> None:
     lines = [MARK_START, "", command, ""]
     header = "| client | achieved / allowed rate | 429s / requests | rows answered | requests | wall s | client CPU s |"
     lines += [header, "|---|---|---|---|---|---|---|"]
-    for key in ("bulk", "ray", "semaphore", "litellm", "ray-http"):
+    for key in ("bulk", "bulk-noheaders", "ray", "semaphore", "litellm", "ray-http"):
         row = results.get(key)
         if row is None:
             note = results["notes"].get(key)
