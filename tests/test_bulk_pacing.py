@@ -284,6 +284,19 @@ def test_a_server_that_tells_no_budget_is_paced_at_the_rate_its_429s_show() -> N
     assert times[-1] == pytest.approx(2.0 + 59 / 9.0, abs=0.2)  # at 9 a second, not slower
 
 
+def test_the_first_rate_is_at_least_the_busiest_second_before_the_first_429() -> None:
+    # The job took 4 s to find its concurrency: 300 answers in all, 200 of them in its last second, when
+    # the server (200 a second) refused. The cycle's average (300 / 5 s) would learn half the limit.
+    state = RateState(None, None, 0.0)
+    for second, answers in ((0, 20), (1, 30), (2, 50), (3, 200)):
+        for _ in range(answers):
+            state.reserve(1, 0.0, second + 0.5)
+        state.count_accepted(answers, second + 0.9)
+    refused = state.reserve(1, 0.0, 3.95)[0]
+    state.pause(1.0, 4.0, seq=refused)
+    assert state.learned is not None and state.learned.rate == pytest.approx(200 * LEARNED_SHARE)
+
+
 def test_a_learned_rate_is_tried_higher_after_a_while_without_429s_and_set_again_by_the_next() -> None:
     state = RateState(None, None, 0.0)
     for _ in range(11):

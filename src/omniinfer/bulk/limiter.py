@@ -81,9 +81,10 @@ class LocalLimiter:
         return state.number(1, tokens, now, may_lag=may_lag)
 
     def observe(self, seq: int, headers: Mapping[str, str], accepted: bool = False) -> None:
+        now = time.monotonic()
         if accepted:
-            self.state.accepted += 1
-        self.state.observe(seq, headers, time.monotonic())
+            self.state.count_accepted(1, now)
+        self.state.observe(seq, headers, now)
 
     def landed(self, seq: int) -> None:
         self.state.landed(seq)

@@ -196,6 +196,7 @@ class RateState:
     """Every limit that applies to the requests of one job (or of all workers of a cluster job)."""
 
     __slots__ = (
+        "_busiest",
         "_cycle_base",
         "_cycle_counted",
         "_cycle_end",
@@ -210,6 +211,8 @@ class RateState:
         "_probe_seq",
         "_probe_until",
         "_probe_void",
+        "_second",
+        "_second_count",
         "_sent_tokens",
         "accepted",
         "learned",
@@ -248,6 +251,10 @@ class RateState:
         self.learned: Bucket | None = None
         self._learned_at = now
         self.accepted = 0
+        # Until a rate is learned: the answers accepted in the current second, and in the busiest one.
+        self._second = -1
+        self._second_count = 0
+        self._busiest = 0
         self._cycle_seq = 0
         self._cycle_end: int | None = None
         self._cycle_start = now
@@ -472,10 +479,26 @@ class RateState:
         if accepted > 0:
             self._learn(accepted / max(self.paused_until - self._cycle_start, 1e-3), now)
 
+    def count_accepted(self, answers: int, now: float) -> None:
+        """`answers` more answers were accepted (not refused) by `now`. Until a rate is learned, the
+        busiest second of them is kept: the first cycle begins with the job, while its concurrency is
+        still growing, and its average alone learned 116 a second for a limit of 200 through the CLI
+        (4,000 rows took 49.6 s instead of 21.6)."""
+        self.accepted += answers
+        if self.learned is None and not self._largest:
+            second = int(now)
+            if second != self._second:
+                self._second, self._second_count = second, 0
+            self._second_count += answers
+            if self._second_count > self._busiest:
+                self._busiest = self._second_count
+
     def _learn(self, allowed: float, now: float) -> None:
         """The server accepted `allowed` requests a second over the cycle that ended."""
-        rate = allowed * LEARNED_SHARE
         paced = self._cycle_rate
+        if paced is None:  # the first cycle: at least its busiest second (a long window's burst is
+            allowed = max(allowed, float(self._busiest))  # overestimated once, and the next cycle corrects)
+        rate = allowed * LEARNED_SHARE
         if paced is not None and allowed >= LEARNED_BOUND * paced:
             # The job sent at the learned rate all cycle long and went over only after trying it
             # faster: `allowed` is the job's own pace more than the server's limit (2,000 rows at 50 a

@@ -66,8 +66,8 @@ class LimiterActor:
         whether a used-up budget came back (the server never told when): the others wait for its
         answer. `accepted`: answers the asking worker had accepted since it last said."""
         self.leases += 1
-        self.state.accepted += accepted
         now = time.monotonic()
+        self.state.count_accepted(accepted, now)
         # A rate learned from 429s caps each lease too: a lease's requests leave back to back.
         asked, requests = requests, self.state.most_per_lease(requests, LEASE_SECONDS)
         tokens = tokens * requests / asked
@@ -91,8 +91,9 @@ class LimiterActor:
         self.state.observe(seq, headers, time.monotonic())
 
     def pause(self, retry_after: float | None, seq: int | None = None, accepted: int = 0) -> float:
-        self.state.accepted += accepted
-        return self.state.pause(retry_after, time.monotonic(), seq)
+        now = time.monotonic()
+        self.state.count_accepted(accepted, now)
+        return self.state.pause(retry_after, now, seq)
 
     def settle(self, estimated: float, actual: float) -> None:
         self.state.settle_tokens(estimated, actual)
