@@ -180,6 +180,18 @@ class Bucket:
         self.level = capacity
         self.updated = now
 
+    @classmethod
+    def at_rate(cls, per_second: float, now: float) -> Bucket:
+        """A client cap's bucket, full (see `set_rate`)."""
+        bucket = cls(per_second, 0.0, now)
+        bucket.set_rate(per_second)
+        bucket.level = bucket.capacity
+        return bucket
+
+    def set_rate(self, per_second: float) -> None:
+        """Fill at `per_second`, holding `BUCKET_BURST_S` worth of it (at least one)."""
+        self.rate, self.capacity = per_second, max(1.0, per_second * BUCKET_BURST_S)
+
     def reserve(self, amount: float, now: float) -> float:
         if now > self.updated:  # (a reservation may have been made for a later moment: see RateState.charge)
             self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
@@ -224,8 +236,8 @@ class RateState:
     )
 
     def __init__(self, rpm: float | None, tpm: float | None, now: float) -> None:
-        self.requests = Bucket(rpm / 60, max(1.0, rpm / 60 * BUCKET_BURST_S), now) if rpm else None
-        self.tokens = Bucket(tpm / 60, max(1.0, tpm / 60 * BUCKET_BURST_S), now) if tpm else None
+        self.requests = Bucket.at_rate(rpm / 60, now) if rpm else None
+        self.tokens = Bucket.at_rate(tpm / 60, now) if tpm else None
         self.paused_until = 0.0
         self.windows: dict[str, Window] = {}
         self.rate_limited = 0
@@ -244,7 +256,7 @@ class RateState:
         self._probe_until = 0.0
         self._probe_void = 0  # numbers right after it that will not be sent (the rest of its lease)
         # The rate learned from 429s of a server that tells no budget (requests per second; see
-        # `_count_refused`), and since when it holds; the answers accepted so far (told by the limiter).
+        # `_measure_cycle`), and since when it holds; the answers accepted so far (told by the limiter).
         # The cycle being counted: its first number, the number after its last (None until its first
         # 429), when it began, `accepted` then and at its last 429, when its pause ends, and the
         # learned rate it was sent at (None: none yet).
@@ -282,8 +294,7 @@ class RateState:
         if learned is not None:
             if now - self._learned_at >= LEARNED_RAISE_S:  # long without a 429: try a little faster
                 self._learned_at = now
-                learned.rate *= LEARNED_RAISE
-                learned.capacity = max(1.0, learned.rate * BUCKET_BURST_S)
+                learned.set_rate(learned.rate * LEARNED_RAISE)
             # Counted from the end of a pause: the requests that wait for it then leave spaced at the
             # rate, rather than all at once at its end (their turns would have passed while it lasted).
             start = max(now, self.paused_until)
@@ -447,10 +458,10 @@ class RateState:
         wait = pause_length(seconds)
         self.paused_until = max(self.paused_until, now + wait)
         if seq is not None and not self._largest:
-            self._count_refused(seq, now)
+            self._measure_cycle(seq, now)
         return wait
 
-    def _count_refused(self, seq: int, now: float) -> None:
+    def _measure_cycle(self, seq: int, now: float) -> None:
         """Learn what a server that tells no budget allows from its 429s: the answers it accepted in a
         cycle (from the end of one pause to the end of the next), over the cycle's length. From then on
         the job sends at `LEARNED_SHARE` of that rate, evenly. Pausing alone, each window of the
@@ -506,10 +517,9 @@ class RateState:
             rate = max(rate, paced / LEARNED_RAISE)
         self._learned_at = now
         if self.learned is None:
-            self.learned = Bucket(rate, max(1.0, rate * BUCKET_BURST_S), now)
+            self.learned = Bucket.at_rate(rate, now)
         else:
-            self.learned.rate = rate
-            self.learned.capacity = max(1.0, rate * BUCKET_BURST_S)
+            self.learned.set_rate(rate)
 
     def settle_tokens(self, estimated: float, actual: float) -> None:
         """The server reported the tokens a request really cost: correct the token bucket."""
