@@ -9,11 +9,9 @@ import pytest
 import yaml
 
 from cassettes import CASSETTES
+from omniinfer.bulk.learned_rate import LEARNED_RAISE, LEARNED_RAISE_S, LEARNED_SHARE
 from omniinfer.bulk.limiter import OWN_CAPS, SERVER_BUDGET, WaitNotice
 from omniinfer.bulk.pacing import (
-    LEARNED_RAISE,
-    LEARNED_RAISE_S,
-    LEARNED_SHARE,
     MAX_LAG_S,
     MAX_PROBE_S,
     PROBE_RECHECK_S,
@@ -268,11 +266,11 @@ def test_a_server_that_tells_no_budget_is_paced_at_the_rate_its_429s_show() -> N
     state = RateState(None, None, 0.0)
     for i in range(26):
         state.reserve(1, 0.0, i * 0.004)
-    state.accepted += 15
+    state.learned.accepted += 15
     for seq in (23, 20, 25):
         state.pause(1.9, 0.1, seq=seq)
-    assert state.learned is not None and state.learned.rate == pytest.approx(15 / 2.0 * LEARNED_SHARE)
-    state.accepted += 5  # the last answers of the burst
+    assert state.learned.rate == pytest.approx(15 / 2.0 * LEARNED_SHARE)
+    state.learned.accepted += 5  # the last answers of the burst
     for seq in (21, 24, 22):
         state.pause(1.9, 0.1, seq=seq)
     assert state.learned.rate == pytest.approx(10.0 * LEARNED_SHARE)
@@ -294,16 +292,16 @@ def test_the_first_rate_is_at_least_the_busiest_second_before_the_first_429() ->
         state.count_accepted(answers, second + 0.9)
     refused = state.reserve(1, 0.0, 3.95)[0]
     state.pause(1.0, 4.0, seq=refused)
-    assert state.learned is not None and state.learned.rate == pytest.approx(200 * LEARNED_SHARE)
+    assert state.learned.rate == pytest.approx(200 * LEARNED_SHARE)
 
 
 def test_a_learned_rate_is_tried_higher_after_a_while_without_429s_and_set_again_by_the_next() -> None:
     state = RateState(None, None, 0.0)
     for _ in range(11):
         state.reserve(1, 0.0, 0.0)
-    state.accepted += 10
+    state.learned.accepted += 10
     state.pause(1.0, 0.0, seq=10)  # 10 accepted in a second
-    assert state.learned is not None and state.learned.rate == pytest.approx(9.0)
+    assert state.learned.rate == pytest.approx(9.0)
     leave_times(state, 5, 1.0)  # numbers 11-15
     assert state.learned.rate == pytest.approx(9.0)
     state.reserve(1, 0.0, LEARNED_RAISE_S)  # no 429 for LEARNED_RAISE_S
@@ -311,7 +309,7 @@ def test_a_learned_rate_is_tried_higher_after_a_while_without_429s_and_set_again
     for _ in range(7):
         state.reserve(1, 0.0, LEARNED_RAISE_S)  # up to number 23
     # The next 429 measures again: 12 accepted since the pause ended (at 1.0), until 11.5.
-    state.accepted += 12
+    state.learned.accepted += 12
     state.pause(1.0, 10.5, seq=23)
     assert state.learned.rate == pytest.approx(12 / (11.5 - 1.0) * LEARNED_SHARE)
 
@@ -322,11 +320,11 @@ def test_a_429_after_a_long_paced_cycle_steps_the_rate_back_rather_than_down_to_
     state = RateState(None, None, 0.0)
     for _ in range(51):
         state.reserve(1, 0.0, 0.0)
-    state.accepted += 50
+    state.learned.accepted += 50
     state.pause(1.0, 0.0, seq=50)
-    assert state.learned is not None and state.learned.rate == pytest.approx(45.0)
+    assert state.learned.rate == pytest.approx(45.0)
     times = leave_times(state, 900, 1.0)
-    state.accepted += 900
+    state.learned.accepted += 900
     assert state.learned.rate == pytest.approx(45.0 * LEARNED_RAISE)  # raised once, at 10 s
     last = state.reserve(1, 0.0, times[-1])[0]
     state.pause(1.0, times[-1], seq=last)
@@ -334,7 +332,7 @@ def test_a_429_after_a_long_paced_cycle_steps_the_rate_back_rather_than_down_to_
     # A 429 that shows the limit itself came down (few accepted in the cycle) is believed.
     for _ in range(10):
         state.reserve(1, 0.0, times[-1] + 1.0)
-    state.accepted += 9
+    state.learned.accepted += 9
     state.pause(1.0, times[-1] + 1.0, seq=last + 10)
     assert state.learned.rate == pytest.approx(9 / 1.0 * LEARNED_SHARE)
 
@@ -345,15 +343,15 @@ def test_a_429_right_after_a_pause_teaches_no_rate_of_zero() -> None:
     state = RateState(None, None, 0.0)
     for _ in range(20):
         state.reserve(1, 0.0, 0.0)
-    state.accepted += 19
+    state.learned.accepted += 19
     state.pause(1.0, 0.0, seq=19)  # 19 accepted until 1.0
     first_rate = 19 / 1.0 * LEARNED_SHARE
-    assert state.learned is not None and state.learned.rate == pytest.approx(first_rate)
+    assert state.learned.rate == pytest.approx(first_rate)
     refused = state.reserve(1, 0.0, 1.0)[0]
     state.pause(1.0, 1.0, seq=refused)  # none accepted: the rate stands, the cycle began at 1.0
     assert state.learned.rate == pytest.approx(first_rate)
     seqs = [state.reserve(1, 0.0, 2.0)[0] for _ in range(11)]
-    state.accepted += 10
+    state.learned.accepted += 10
     state.pause(1.0, 2.5, seq=seqs[10])  # 10 accepted from 1.0 (the cycle's start) until 3.5
     assert state.learned.rate == pytest.approx(10 / 2.5 * LEARNED_SHARE)
 
@@ -362,17 +360,17 @@ def test_no_rate_is_learned_from_the_429s_of_a_server_that_tells_its_budget() ->
     state = RateState(None, None, 0.0)
     seqs = [state.reserve(1, 0.0, 0.0)[0] for _ in range(5)]
     state.observe(seqs[0], {"x-ratelimit-remaining-requests": "3", "x-ratelimit-reset-requests": "1s"}, 0.0)
-    state.accepted += 4
+    state.learned.accepted += 4
     state.pause(1.0, 0.1, seq=seqs[4])
-    assert state.learned is None
+    assert state.learned.rate is None
     # A rate learned before the first budget came is dropped when it comes.
     guessed = RateState(None, None, 0.0)
     seqs = [guessed.reserve(1, 0.0, 0.0)[0] for _ in range(5)]
-    guessed.accepted += 4
+    guessed.learned.accepted += 4
     guessed.pause(1.0, 0.0, seq=seqs[4])
-    assert guessed.learned is not None
+    assert guessed.learned.rate is not None
     guessed.observe(seqs[0], {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1s"}, 0.5)
-    assert guessed.learned is None
+    assert guessed.learned.rate is None
 
 
 def test_on_ray_a_learned_rate_caps_each_lease() -> None:
@@ -384,7 +382,7 @@ def test_on_ray_a_learned_rate_caps_each_lease() -> None:
     first, granted, _, _ = actor.lease(16, 16.0, accepted=1)
     assert granted == 16  # nothing learned yet
     actor.pause(1.0, first + 10, accepted=9)
-    assert actor.state.accepted == 10 and actor.state.learned is not None
+    assert actor.state.learned.accepted == 10 and actor.state.learned.rate is not None
     rate = actor.state.learned.rate
     _, granted, _, wait = actor.lease(16, 16.0)
     assert granted == max(1, int(rate * LEASE_SECONDS)) < 16 and wait > 0

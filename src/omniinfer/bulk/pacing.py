@@ -1,10 +1,11 @@
 """How fast to send, decided without I/O: client caps, the server's own signals, adaptive concurrency.
 
 `RateState` is the arithmetic behind every limiter (the in-process one and the cluster-wide Ray actor):
-- `--rpm` / `--tpm` are token buckets that may go into debt: a reservation returns how long to wait,
-  so requests leave spaced at the rate without polling, and a row bigger than the bucket still passes;
+- `--rpm` / `--tpm` are token buckets that may go into debt (`bucket.Bucket`): a reservation returns
+  how long to wait, so requests leave spaced at the rate without polling, and a row bigger than the
+  bucket still passes;
 - a 429 (with `Retry-After`, else a short default) pauses everything that shares the state; where the
-  server tells no budget at all, the rate its 429s show caps sending from then on;
+  server tells no budget at all, the rate its 429s show caps sending from then on (`LearnedRate`);
 - `x-ratelimit-remaining-*` / `x-ratelimit-reset-*` headers give the server's own budget: once the
   requests (or tokens) sent since the observed answer use it up, sending waits for the window's reset
   (where the server tells none, one request finds out after a second whether the budget came back).
@@ -21,9 +22,10 @@ import time
 from collections.abc import Mapping
 
 from omniinfer._client_base import DEFAULT_MAX_CONNECTIONS
+from omniinfer.bulk.bucket import Bucket
+from omniinfer.bulk.learned_rate import LearnedRate
 
 DEFAULT_PAUSE_S = 1.0  # a 429 without Retry-After: how long everyone waits
-BUCKET_BURST_S = 0.05  # a client cap lets this many seconds' worth of requests leave back to back
 MAX_PAUSE_S = 120.0  # never trust a server asking for a longer pause than this (the row fails instead)
 # Two answers whose windows reset this close together speak of the same window (resets given in
 # whole seconds differ by more: those answers are then not compared, as before).
@@ -42,15 +44,6 @@ MAX_RESET_S = 25 * 3600.0
 DEFAULT_RESET_S = 1.0
 PROBE_RECHECK_S = 0.25
 MAX_PROBE_S = 10.0
-# A server that tells no budget, only 429s: the rate it allows is learned from them (see `pause`). The
-# job then sends at this share of it, and tries a tenth more after this long without a 429 (the rate
-# learned in a job's first seconds may be low: it was still opening connections).
-LEARNED_SHARE = 0.9
-LEARNED_RAISE_S = 10.0
-LEARNED_RAISE = 1.1
-# A cycle in which the server accepted at least this share of the learned rate was paced by that rate,
-# not by the server: its 429 says the last try was too fast, and the rate goes back to the one before.
-LEARNED_BOUND = 0.75
 # A reset header this large is a moment, not a duration: Unix time in seconds (Black Forest Labs
 # sends `x-ratelimit-reset: 1739552468`), or in milliseconds past the second bound.
 EPOCH_S = 1e9  # September 2001
@@ -169,64 +162,17 @@ def rate_limit_windows(
     return found
 
 
-class Bucket:
-    """A token bucket that may go into debt: `reserve` takes now and says how long until it is repaid."""
-
-    __slots__ = ("capacity", "level", "rate", "updated")
-
-    def __init__(self, per_second: float, capacity: float, now: float) -> None:
-        self.rate = per_second
-        self.capacity = capacity
-        self.level = capacity
-        self.updated = now
-
-    @classmethod
-    def at_rate(cls, per_second: float, now: float) -> Bucket:
-        """A client cap's bucket, full (see `set_rate`)."""
-        bucket = cls(per_second, 0.0, now)
-        bucket.set_rate(per_second)
-        bucket.level = bucket.capacity
-        return bucket
-
-    def set_rate(self, per_second: float) -> None:
-        """Fill at `per_second`, holding `BUCKET_BURST_S` worth of it (at least one)."""
-        self.rate, self.capacity = per_second, max(1.0, per_second * BUCKET_BURST_S)
-
-    def reserve(self, amount: float, now: float) -> float:
-        if now > self.updated:  # (a reservation may have been made for a later moment: see RateState.charge)
-            self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
-            self.updated = now
-        self.level -= amount
-        return 0.0 if self.level >= 0 else -self.level / self.rate
-
-    def give_back(self, amount: float) -> None:
-        """Correct an estimate: a negative amount charges more."""
-        self.level = min(self.capacity, self.level + amount)
-
-
 class RateState:
     """Every limit that applies to the requests of one job (or of all workers of a cluster job)."""
 
     __slots__ = (
-        "_busiest",
-        "_cycle_base",
-        "_cycle_counted",
-        "_cycle_end",
-        "_cycle_pause_end",
-        "_cycle_rate",
-        "_cycle_seq",
-        "_cycle_start",
         "_largest",
         "_late",
-        "_learned_at",
         "_next_seq",
         "_probe_seq",
         "_probe_until",
         "_probe_void",
-        "_second",
-        "_second_count",
         "_sent_tokens",
-        "accepted",
         "learned",
         "paused_until",
         "rate_limited",
@@ -255,25 +201,8 @@ class RateState:
         self._probe_seq = -1
         self._probe_until = 0.0
         self._probe_void = 0  # numbers right after it that will not be sent (the rest of its lease)
-        # The rate learned from 429s of a server that tells no budget (requests per second; see
-        # `_measure_cycle`), and since when it holds; the answers accepted so far (told by the limiter).
-        # The cycle being counted: its first number, the number after its last (None until its first
-        # 429), when it began, `accepted` then and at its last 429, when its pause ends, and the
-        # learned rate it was sent at (None: none yet).
-        self.learned: Bucket | None = None
-        self._learned_at = now
-        self.accepted = 0
-        # Until a rate is learned: the answers accepted in the current second, and in the busiest one.
-        self._second = -1
-        self._second_count = 0
-        self._busiest = 0
-        self._cycle_seq = 0
-        self._cycle_end: int | None = None
-        self._cycle_start = now
-        self._cycle_base = 0
-        self._cycle_counted = 0
-        self._cycle_pause_end = now
-        self._cycle_rate: float | None = None
+        # The rate learned from the 429s of a server that tells no budget (unused once it tells one).
+        self.learned = LearnedRate(now)
 
     def reserve(self, requests: int, tokens: float, now: float) -> tuple[int, float]:
         """Take `requests` requests and `tokens` tokens (a lease): the first sequence number, and how long
@@ -290,23 +219,13 @@ class RateState:
             wait = self.requests.reserve(requests, now)
         if self.tokens is not None:  # even a request of ~0 tokens waits out the debt
             wait = max(wait, self.tokens.reserve(tokens, now))
-        learned = self.learned
-        if learned is not None:
-            if now - self._learned_at >= LEARNED_RAISE_S:  # long without a 429: try a little faster
-                self._learned_at = now
-                learned.set_rate(learned.rate * LEARNED_RAISE)
-            # Counted from the end of a pause: the requests that wait for it then leave spaced at the
-            # rate, rather than all at once at its end (their turns would have passed while it lasted).
-            start = max(now, self.paused_until)
-            wait = max(wait, start - now + learned.reserve(requests, start))
+        if self.learned.bucket is not None:
+            wait = max(wait, self.learned.wait(requests, now, self.paused_until))
         return wait
 
     def most_per_lease(self, requests: int, seconds: float) -> int:
-        """`requests`, or fewer where a learned rate would let a lease of that many leave in a burst
-        that a window of the server's cannot hold: at most `seconds` worth of it (at least one)."""
-        if self.learned is None:
-            return requests
-        return max(1, min(requests, int(self.learned.rate * seconds)))
+        """`requests`, or fewer where a learned rate caps them (see `LearnedRate.most_per_lease`)."""
+        return self.learned.most_per_lease(requests, seconds)
 
     def number(self, requests: int, tokens: float, now: float, *, may_lag: bool = False) -> int:
         """The sequence numbers of `requests` leaving now (the first one). The server's budget is
@@ -432,7 +351,7 @@ class RateState:
         if not told_now and not found_out:  # nothing said, nothing to forget: the usual answer without limits
             return
         if told_now:
-            self.learned = None  # the server tells its budget after all: no rate guessed from its 429s
+            self.learned.forget()
         for kind, (left, reset_at, told) in told_now.items():
             self._largest[kind] = max(self._largest.get(kind, 0.0), left)
             known = self.windows.get(kind)
@@ -457,69 +376,14 @@ class RateState:
         self.rate_limited += 1
         wait = pause_length(seconds)
         self.paused_until = max(self.paused_until, now + wait)
-        if seq is not None and not self._largest:
-            self._measure_cycle(seq, now)
+        if seq is not None and not self._largest:  # a server that tells no budget: learn from its 429s
+            self.learned.refused(seq, self._next_seq, self.paused_until, now)
         return wait
 
-    def _measure_cycle(self, seq: int, now: float) -> None:
-        """Learn what a server that tells no budget allows from its 429s: the answers it accepted in a
-        cycle (from the end of one pause to the end of the next), over the cycle's length. From then on
-        the job sends at `LEARNED_SHARE` of that rate, evenly. Pausing alone, each window of the
-        server's began with a burst that went over it (measured: 61 429s for 300 rows at 50 requests a
-        second; 21-24 for 100 rows at 20 per 2 s, one process or two Ray workers alike).
-
-        Accepted answers are counted as they come (`accepted`), not inferred from what was sent: a
-        burst's 429s come in any order and, after a pause of milliseconds, the next burst leaves
-        before the last one's 429s are all back. A cycle's requests are those numbered before its first
-        429 (later ones leave after the pause): its other 429s refine the rate as its answers come. A
-        cycle in which nothing was accepted (a Retry-After shorter than the window's rest) lends its
-        time to the next one."""
-        end = self._cycle_end
-        if end is not None and seq >= end:  # a 429 of the cycle after the one that ended
-            if self._cycle_counted > self._cycle_base:
-                self._cycle_start, self._cycle_base = self._cycle_pause_end, self._cycle_counted
-            self._cycle_seq, end = end, None
-        if seq < self._cycle_seq:
-            return  # a 429 of a cycle already learned from
-        if end is None:
-            self._cycle_end = self._next_seq
-            self._cycle_rate = None if self.learned is None else self.learned.rate
-        self._cycle_pause_end = self.paused_until
-        self._cycle_counted = self.accepted
-        accepted = self.accepted - self._cycle_base
-        if accepted > 0:
-            self._learn(accepted / max(self.paused_until - self._cycle_start, 1e-3), now)
-
     def count_accepted(self, answers: int, now: float) -> None:
-        """`answers` more answers were accepted (not refused) by `now`. Until a rate is learned, the
-        busiest second of them is kept: the first cycle begins with the job, while its concurrency is
-        still growing, and its average alone learned 116 a second for a limit of 200 through the CLI
-        (4,000 rows took 49.6 s instead of 21.6)."""
-        self.accepted += answers
-        if self.learned is None and not self._largest:
-            second = int(now)
-            if second != self._second:
-                self._second, self._second_count = second, 0
-            self._second_count += answers
-            if self._second_count > self._busiest:
-                self._busiest = self._second_count
-
-    def _learn(self, allowed: float, now: float) -> None:
-        """The server accepted `allowed` requests a second over the cycle that ended."""
-        paced = self._cycle_rate
-        if paced is None:  # the first cycle: at least its busiest second (a long window's burst is
-            allowed = max(allowed, float(self._busiest))  # overestimated once, and the next cycle corrects)
-        rate = allowed * LEARNED_SHARE
-        if paced is not None and allowed >= LEARNED_BOUND * paced:
-            # The job sent at the learned rate all cycle long and went over only after trying it
-            # faster: `allowed` is the job's own pace more than the server's limit (2,000 rows at 50 a
-            # second learned 39 again after reaching 52). Back to the rate before that try.
-            rate = max(rate, paced / LEARNED_RAISE)
-        self._learned_at = now
-        if self.learned is None:
-            self.learned = Bucket.at_rate(rate, now)
-        else:
-            self.learned.set_rate(rate)
+        """`answers` more answers were accepted (not refused) by `now` (see `LearnedRate`)."""
+        if not self._largest:
+            self.learned.count_accepted(answers, now)
 
     def settle_tokens(self, estimated: float, actual: float) -> None:
         """The server reported the tokens a request really cost: correct the token bucket."""
