@@ -54,6 +54,7 @@ def test_chat_sync_and_the_model_is_kept(sync_client: InferenceClient) -> None:
     assert "Paris" in out.choices[0].message.content
     assert out.choices[0].finish_reason in ("stop", "length")
     assert out.usage.prompt_tokens > 0
+    assert out.model == DEFAULT_MODEL  # named as asked (embeddings too), not by the cached file's path
     engine = sync_client._transport._local_engine  # type: ignore[attr-defined]
     models = dict(engine._models)
     sync_client.chat_completion(QUESTION, max_tokens=2, temperature=0)
@@ -65,6 +66,7 @@ def test_chat_stream(sync_client: InferenceClient) -> None:
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert "Paris" in text
     assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+    assert {chunk.model for chunk in chunks} == {DEFAULT_MODEL}
 
 
 def test_a_stream_given_up_early_stops_generating(sync_client: InferenceClient) -> None:

@@ -142,8 +142,8 @@ class LocalEngine:
             return calls.embeddings_response(vectors, call.model, tokens, call.arguments["normalize"])
         arguments = {**call.arguments, **_grammar(call)}
         if call.route == "completions":
-            return llama.create_completion(**arguments)
-        completion = llama.create_chat_completion(**arguments)
+            return calls.named(llama.create_completion(**arguments), call.model)
+        completion = calls.named(llama.create_chat_completion(**arguments), call.model)
         return calls.with_tool_calls(completion, call.tool_names) if call.tool_names else completion
 
     def _chunks(self, llama: Any, call: calls.LocalCall) -> Generator[Any, None, None]:
@@ -152,7 +152,8 @@ class LocalEngine:
             return
         arguments = {**call.arguments, **_grammar(call), "stream": True}
         method = llama.create_completion if call.route == "completions" else llama.create_chat_completion
-        yield from method(**arguments)
+        for chunk in method(**arguments):
+            yield calls.named(chunk, call.model)
 
 
 def _grammar(call: calls.LocalCall) -> dict[str, Any]:

@@ -264,6 +264,14 @@ def _unit(vector: list[float]) -> list[float]:
     return [x / norm for x in vector] if norm else vector
 
 
+def named(answer: dict[str, Any], model: str) -> dict[str, Any]:
+    """An answer (or a stream chunk) naming the model as the call asked for it (a catalogue name, a
+    Hub id, a path), as embeddings answers do: llama-cpp-python names the file it loaded, a path
+    inside the model cache that would otherwise land in every answer and bulk output row."""
+    answer["model"] = model
+    return answer
+
+
 def as_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
     """A finished chat completion told as stream chunks (used when the answer had to be read whole
     first, to find its tool calls)."""
