@@ -10,8 +10,9 @@ Figures (issue 15), each in a fresh server:
   of accepted requests over the span from the first to the last one, / the limit; 429s / requests sent.
   Clients: `omniinfer bulk` (one process, no client cap: paced by the server's headers; again
   against the same server sending no budget headers, only 429s: paced by what they show),
-  `omniinfer bulk --ray --workers 2`, a plain asyncio.Semaphore(64) loop over AsyncInferenceClient,
-  LiteLLM's batch_completion, Ray Data's HttpRequestProcessorConfig (qps set to the limit).
+  `omniinfer bulk --ray --workers 2` (against both servers), a plain asyncio.Semaphore(64) loop
+  over AsyncInferenceClient, LiteLLM's batch_completion, Ray Data's HttpRequestProcessorConfig (qps
+  set to the limit).
 - cpu: client CPU per row (user + system of the client process) with no limit, against the nginx stub
   of bench/stub.py (so the client is what is measured); omniinfer bulk and the semaphore loop, each
   in a warm process (the bulk job after a first job of 500 rows, whose CPU is the start-up figure).
@@ -347,7 +348,9 @@ def main() -> None:
     parser.add_argument("--rps", type=float, default=200)
     parser.add_argument("--rss-rows", type=int, default=1_000_000)
     parser.add_argument(
-        "--only", default="", help="comma-separated: bulk,bulk-noheaders,ray,semaphore,litellm,ray-http,cpu,rss"
+        "--only",
+        default="",
+        help="comma-separated: bulk,bulk-noheaders,ray,ray-noheaders,semaphore,litellm,ray-http,cpu,rss",
     )
     parser.add_argument("--no-results", action="store_true")
     parser.add_argument(
@@ -384,6 +387,10 @@ def main() -> None:
             "omniinfer bulk --ray --workers 2", omniinfer_cli(["--ray", "--workers", "2"]), rows, rps
         )
         print(results["ray"], flush=True)
+    if wanted("ray-noheaders"):
+        name = "omniinfer bulk --ray --workers 2, server without budget headers"
+        results["ray-noheaders"] = limited(name, omniinfer_cli(["--ray", "--workers", "2"]), rows, rps, headers="none")
+        print(results["ray-noheaders"], flush=True)
     if wanted("semaphore"):
         results["semaphore"] = limited("asyncio.Semaphore loop", worker_args(OMNIINFER_PY, "semaphore"), rows, rps)
         print(results["semaphore"], flush=True)
@@ -442,9 +449,10 @@ def main() -> None:
         finally:
             stub.stop()
     results["wall_s"] = earlier_wall + time.monotonic() - started
+    earlier_peers = results.get("versions", {}).get("peers", "")  # (a merged run's, when no peer ran now)
     results["versions"] = {
         "omniinfer": versions(OMNIINFER_PY, ["omniinfer", "ray", "pyarrow"]),
-        "peers": versions(peers, ["litellm", "ray"]) if peers else "",
+        "peers": versions(peers, ["litellm", "ray"]) if peers else earlier_peers,
     }
     (WORK / f"results-{int(time.time())}.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
@@ -462,7 +470,7 @@ def write_results(results: dict[str, Any]) -> None:
     lines = [MARK_START, "", command, ""]
     header = "| client | achieved / allowed rate | 429s / requests | rows answered | requests | wall s | client CPU s |"
     lines += [header, "|---|---|---|---|---|---|---|"]
-    for key in ("bulk", "bulk-noheaders", "ray", "semaphore", "litellm", "ray-http"):
+    for key in ("bulk", "bulk-noheaders", "ray", "ray-noheaders", "semaphore", "litellm", "ray-http"):
         row = results.get(key)
         if row is None:
             note = results["notes"].get(key)
