@@ -219,7 +219,7 @@ class RateState:
             wait = self.requests.reserve(requests, now)
         if self.tokens is not None:  # even a request of ~0 tokens waits out the debt
             wait = max(wait, self.tokens.reserve(tokens, now))
-        if self.learned.bucket is not None:
+        if self.learned.bucket is not None:  # (tested here: no call per row while nothing is learned)
             wait = max(wait, self.learned.wait(requests, now, self.paused_until))
         return wait
 

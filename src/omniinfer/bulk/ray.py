@@ -151,9 +151,8 @@ class RayLimiter:
             async with self._lock:
                 if self._left > 0:
                     continue
-                accepted, self._accepted = self._accepted, 0
                 first, granted, finds_out, wait = await self.actor.lease.remote(
-                    self.chunk, tokens * self.chunk, accepted
+                    self.chunk, tokens * self.chunk, self._accepted_since_told()
                 )
                 if wait > 0:
                     await self._sleep(wait)
@@ -163,6 +162,11 @@ class RayLimiter:
                     continue
                 self._seq, self._left = first, granted
                 self._finding_out = first if finds_out else None
+
+    def _accepted_since_told(self) -> int:
+        """The answers accepted since the actor was last told, which it is told now (with a lease or a 429)."""
+        accepted, self._accepted = self._accepted, 0
+        return accepted
 
     async def _wait_out_pause(self, lease: int, granted: int, tokens: float) -> tuple[int, bool]:
         """Wait until the lease may go; how many of its requests (of `tokens` each) may, and whether
@@ -201,8 +205,7 @@ class RayLimiter:
             self._finding_out = None
         self._left = 0  # the rest of this lease would go over the limit: give it up
         self._paused_until = max(self._paused_until, time.monotonic() + pause_length(retry_after))
-        accepted, self._accepted = self._accepted, 0
-        self.actor.pause.remote(retry_after, seq, accepted)
+        self.actor.pause.remote(retry_after, seq, self._accepted_since_told())
 
     def settle(self, estimated: float, actual: float) -> None:
         if estimated != actual:
